@@ -1,0 +1,217 @@
+//! The error type of `skyforge-core`.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::plan::ResourceId;
+
+/// A failure of one resource operation, reported by the executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeFailure {
+    /// The resource whose operation failed.
+    pub resource: ResourceId,
+    /// The operation that failed (`observe`, `create`, `update`, `replace`, `delete`).
+    pub operation: String,
+    /// The error, rendered.
+    pub message: String,
+}
+
+impl fmt::Display for NodeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.resource, self.operation, self.message
+        )
+    }
+}
+
+fn list_failures(failures: &[NodeFailure]) -> String {
+    failures
+        .iter()
+        .map(|x| format!("\n  - {x}"))
+        .collect::<String>()
+}
+
+fn render_cycle(path: &[ResourceId]) -> String {
+    path.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input rejected before any API call: names the field, the offending value and the rule.
+    #[error("invalid {field} = {value:?}: {rule}")]
+    Validation {
+        /// Dotted path of the field (`network.cidr`, `environment.project`).
+        field: String,
+        /// The rejected value (never a secret: sensitive fields are reported as `(sensitive)`).
+        value: String,
+        /// The rule it breaks.
+        rule: String,
+    },
+    /// An AWS API call failed.
+    #[error("{resource}: {operation} failed: {code}: {message}")]
+    Aws {
+        /// The resource the call was made for.
+        resource: String,
+        /// The AWS operation (`CreateVpc`).
+        operation: String,
+        /// The AWS error code (`InvalidSubnetID.NotFound`), or `Unknown` when the response had none.
+        code: String,
+        /// The AWS error message.
+        message: String,
+    },
+    /// The resource graph has a cycle; `path` starts and ends at the same resource.
+    #[error("dependency cycle: {}", render_cycle(.path))]
+    Cycle {
+        /// The resources on the cycle, first repeated at the end.
+        path: Vec<ResourceId>,
+    },
+    /// A node depends on a node that is not part of the stack.
+    #[error("{resource} depends on node #{missing}, which is not part of this stack")]
+    UnknownDependency {
+        /// The dependent resource.
+        resource: ResourceId,
+        /// The missing node's index.
+        missing: usize,
+    },
+    /// Two nodes share a kind and logical id.
+    #[error("duplicate resource {0}")]
+    DuplicateResource(ResourceId),
+    /// One or more resource operations failed during plan, apply or destroy.
+    #[error("{} resource operation(s) failed:{}", .failures.len(), list_failures(.failures))]
+    Failed {
+        /// Every failure, with resource and operation.
+        failures: Vec<NodeFailure>,
+    },
+    /// A wait ran past its deadline.
+    #[error(
+        "{resource}: timed out after {waited:?} waiting for {target} (last state: {last_state})"
+    )]
+    Timeout {
+        /// The resource waited for.
+        resource: String,
+        /// The state waited for.
+        target: String,
+        /// How long it waited.
+        waited: Duration,
+        /// The last state observed.
+        last_state: String,
+    },
+    /// A wait saw a state from which the target cannot be reached.
+    #[error("{resource}: reached terminal state {state}: {reason}")]
+    TerminalState {
+        /// The resource waited for.
+        resource: String,
+        /// The terminal state.
+        state: String,
+        /// Why (an ECS stopped reason, an RDS event).
+        reason: String,
+    },
+    /// The plan handed to `apply` was made for a different spec than the stack now has.
+    #[error("stale plan: made for spec {planned}, stack is now {current}; run plan again")]
+    StalePlan {
+        /// Spec digest recorded in the plan.
+        planned: String,
+        /// Spec digest of the stack now.
+        current: String,
+    },
+    /// A resource with the derived name exists but is owned by another stack.
+    #[error("{resource}: {physical_id} exists but is not owned by this stack ({detail})")]
+    NotOwned {
+        /// The resource.
+        resource: ResourceId,
+        /// The physical id or name found.
+        physical_id: String,
+        /// Which ownership tag differs.
+        detail: String,
+    },
+    /// A run guard (lock, journal) refused to let a mutation proceed.
+    #[error("run guard refused {operation} on {resource}: {reason}")]
+    Guard {
+        /// The resource about to be mutated.
+        resource: ResourceId,
+        /// The operation.
+        operation: String,
+        /// Why (lock lost, journal write failed).
+        reason: String,
+    },
+    /// Loading the AWS configuration failed.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A resource implementation reported an inconsistency.
+    #[error("{resource}: {message}")]
+    Resource {
+        /// The resource.
+        resource: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::Validation`].
+    pub fn validation(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Self {
+        Error::Validation {
+            field: field.into(),
+            value: value.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// Wrap an AWS SDK error with the resource and operation it failed for.
+    ///
+    /// The code and message come from the SDK's error metadata; transport errors
+    /// (no response) are reported with code `Transport`.
+    pub fn aws<E, R>(
+        resource: impl fmt::Display,
+        operation: &str,
+        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        use aws_smithy_runtime_api::client::result::SdkError;
+        let (code, message) = match err {
+            SdkError::ServiceError(se) => {
+                let e = se.err();
+                (
+                    e.code().unwrap_or("Unknown").to_string(),
+                    e.message()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string()),
+                )
+            }
+            SdkError::TimeoutError(_) => ("Timeout".into(), "request timed out".into()),
+            SdkError::DispatchFailure(d) => ("Transport".into(), format!("{d:?}")),
+            other => ("Unknown".into(), other.to_string()),
+        };
+        Error::Aws {
+            resource: resource.to_string(),
+            operation: operation.to_string(),
+            code,
+            message,
+        }
+    }
+
+    /// The AWS error code, for [`Error::Aws`].
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

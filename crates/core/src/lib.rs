@@ -1,0 +1,48 @@
+//! # skyforge-core
+//!
+//! The engine under every skyforge crate: [`Environment`] and [`Context`], deterministic
+//! [`naming`], ownership [`tags`], typed [`Plan`]s, the [`Resource`] abstraction and the
+//! [`Stack`], a resource-level dependency graph executed concurrently ([`executor`]), and
+//! [`wait`]ing with progress events.
+//!
+//! A stack is planned (a pure function of the spec and what observation finds in AWS), the plan
+//! is shown, then applied:
+//!
+//! ```no_run
+//! use skyforge_core::{Context, Environment, Stack, Stage};
+//! # async fn run() -> skyforge_core::Result<()> {
+//! let env = Environment::new("alva", Stage::Staging).region("us-east-1");
+//! let ctx = Context::load(env.clone()).await?;
+//! let stack = Stack::new(env);
+//! // stack.add(...) the area crates' components here.
+//! let plan = stack.plan(&ctx).await?;
+//! println!("{plan}");
+//! let report = stack.apply(&ctx, &plan).await?;
+//! println!("{}", serde_json::to_string_pretty(&report.outputs).unwrap());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod context;
+pub mod env;
+pub mod error;
+pub mod executor;
+pub mod naming;
+pub mod plan;
+pub mod resource;
+pub mod stack;
+pub mod tags;
+pub mod wait;
+
+pub use context::Context;
+pub use env::{Environment, Stage};
+pub use error::{Error, NodeFailure, Result};
+pub use executor::ConcurrencyLimits;
+pub use plan::{
+    Action, FieldDiff, Plan, PlanMode, ResourceId, ResourcePlan, Summary, Value, Warning,
+};
+pub use resource::{
+    Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Ref,
+    Resource, RunHooks, diff_fields,
+};
+pub use stack::{ApplyReport, Stack};

@@ -1,0 +1,345 @@
+//! The resource abstraction: observe, a pure diff, create / update / delete.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::Context;
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::plan::{Action, FieldDiff, ResourceId, Value};
+
+/// Index of a node in a [`crate::Stack`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) usize);
+
+impl NodeId {
+    /// The index.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// Outputs of an applied resource (ids, ARNs, endpoints): never secrets.
+pub type Outputs = BTreeMap<String, serde_json::Value>;
+
+/// A typed reference to an output of another node, unknown until that node is applied.
+pub struct Ref<T> {
+    node: NodeId,
+    output: &'static str,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Ref<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Ref<T> {}
+impl<T> std::fmt::Debug for Ref<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ref(#{}.{})", self.node.0, self.output)
+    }
+}
+impl<T> PartialEq for Ref<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.node == o.node && self.output == o.output
+    }
+}
+
+impl<T> Ref<T> {
+    /// A reference to output `output` of `node`.
+    pub fn new(node: NodeId, output: &'static str) -> Self {
+        Ref {
+            node,
+            output,
+            _t: PhantomData,
+        }
+    }
+    /// The node referred to.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+    /// The output name.
+    pub fn output(&self) -> &'static str {
+        self.output
+    }
+}
+
+/// A field input: a literal value or a reference to another node's output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input<T> {
+    /// A literal.
+    Value(T),
+    /// Another node's output.
+    Ref(Ref<T>),
+}
+
+impl<T: Clone + DeserializeOwned + Serialize> Input<T> {
+    /// The value, if known.
+    pub fn resolve(&self, inputs: &Inputs) -> Option<T> {
+        match self {
+            Input::Value(v) => Some(v.clone()),
+            Input::Ref(r) => inputs.get(r),
+        }
+    }
+    /// As a plan value: known, or "known after apply".
+    pub fn plan_value(&self, inputs: &Inputs) -> Value {
+        self.resolve(inputs)
+            .map(Value::of)
+            .unwrap_or(Value::Unknown)
+    }
+    /// The node it depends on, if a reference.
+    pub fn dependency(&self) -> Option<NodeId> {
+        match self {
+            Input::Value(_) => None,
+            Input::Ref(r) => Some(r.node),
+        }
+    }
+}
+
+impl<T> From<Ref<T>> for Input<T> {
+    fn from(r: Ref<T>) -> Self {
+        Input::Ref(r)
+    }
+}
+
+/// The known outputs of the nodes a resource depends on.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    outputs: BTreeMap<NodeId, Outputs>,
+}
+
+impl Inputs {
+    /// No input known (used for spec digests and validation).
+    pub fn none() -> Self {
+        Inputs::default()
+    }
+    pub(crate) fn insert(&mut self, node: NodeId, outputs: Outputs) {
+        self.outputs.insert(node, outputs);
+    }
+    /// The value of `r`, or `None` while its node is not applied.
+    pub fn get<T: DeserializeOwned>(&self, r: &Ref<T>) -> Option<T> {
+        let v = self.outputs.get(&r.node)?.get(r.output)?;
+        serde_json::from_value(v.clone()).ok()
+    }
+    /// The value of `r`, or an error naming the reference (for apply, where it must be known).
+    pub fn require<T: DeserializeOwned>(&self, r: &Ref<T>, resource: &ResourceId) -> Result<T> {
+        self.get(r).ok_or_else(|| Error::Resource {
+            resource: resource.to_string(),
+            message: format!(
+                "input {} of node #{} is not known at apply time",
+                r.output, r.node.0
+            ),
+        })
+    }
+}
+
+/// One desired field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The value.
+    pub value: Value,
+    /// A change can only be made by replacing the resource.
+    pub force_new: bool,
+    /// Owned by someone else after creation (the image of a running service, a desired count
+    /// under autoscaling): set on create, never reported as drift.
+    pub ignore_drift: bool,
+}
+
+impl Field {
+    /// A field updated in place.
+    pub fn new(value: Value) -> Self {
+        Field {
+            value,
+            force_new: false,
+            ignore_drift: false,
+        }
+    }
+    /// Mark the field as forcing replacement.
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+    /// Mark the field as owned by someone else after creation.
+    pub fn ignore_drift(mut self) -> Self {
+        self.ignore_drift = true;
+        self
+    }
+}
+
+/// Desired fields by name.
+pub type Fields = BTreeMap<String, Field>;
+
+/// What observation found of an existing resource.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Observed {
+    /// Physical id (`vpc-0abc`, an ARN, a name).
+    pub physical_id: String,
+    /// Current field values, comparable with [`Resource::desired`].
+    pub fields: BTreeMap<String, Value>,
+    /// Outputs for dependents.
+    pub outputs: Outputs,
+}
+
+/// The pure default diff: compares every desired field with the observed one.
+///
+/// Unknown desired values always count as a change; `ignore_drift` fields never do; a change to a
+/// `force_new` field makes the action a replacement.
+pub fn diff_fields(desired: &Fields, observed: &Observed) -> Action {
+    let mut diffs = Vec::new();
+    for (name, f) in desired {
+        if f.ignore_drift {
+            continue;
+        }
+        let old = observed.fields.get(name);
+        let same = match (&f.value, old) {
+            (Value::Known(a), Some(Value::Known(b))) => a == b,
+            (Value::Sensitive(a), Some(Value::Sensitive(b))) => a == b || b.is_empty(),
+            _ => false,
+        };
+        if !same {
+            diffs.push(FieldDiff {
+                field: name.clone(),
+                old: old.cloned(),
+                new: Some(f.value.clone()),
+                forces_replacement: f.force_new,
+            });
+        }
+    }
+    let forcing: Vec<&str> = diffs
+        .iter()
+        .filter(|d| d.forces_replacement)
+        .map(|d| d.field.as_str())
+        .collect();
+    if !forcing.is_empty() {
+        Action::Replace {
+            reason: format!("{} cannot change in place", forcing.join(", ")),
+            diffs,
+        }
+    } else if diffs.is_empty() {
+        Action::NoOp
+    } else {
+        Action::Update { diffs }
+    }
+}
+
+/// Hooks around every mutating AWS call: the state crate's lock check and journal plug in here.
+#[async_trait]
+pub trait RunHooks: Send + Sync {
+    /// Called before a mutating call; an error stops the call (a lost lock, a failed journal write).
+    async fn before_mutation(&self, resource: &ResourceId, operation: &str) -> Result<()>;
+    /// Called after the call with its outcome.
+    async fn after_mutation(
+        &self,
+        resource: &ResourceId,
+        operation: &str,
+        succeeded: bool,
+    ) -> Result<()>;
+}
+
+/// Hooks that do nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+#[async_trait]
+impl RunHooks for NoHooks {
+    async fn before_mutation(&self, _: &ResourceId, _: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn after_mutation(&self, _: &ResourceId, _: &str, _: bool) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Passed to create / update / delete: every mutating AWS call goes through [`Guard::call`].
+#[derive(Clone)]
+pub struct Guard {
+    resource: ResourceId,
+    hooks: Arc<dyn RunHooks>,
+}
+
+impl Guard {
+    pub(crate) fn new(resource: ResourceId, hooks: Arc<dyn RunHooks>) -> Self {
+        Guard { resource, hooks }
+    }
+
+    /// A guard with no hooks (for using a resource outside a stack, and in tests).
+    pub fn unguarded(resource: ResourceId) -> Self {
+        Guard::new(resource, Arc::new(NoHooks))
+    }
+
+    /// Run one mutating call named `operation` (`CreateVpc`), between the hooks.
+    pub async fn call<T, Fut>(&self, operation: &str, call: Fut) -> Result<T>
+    where
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        self.hooks
+            .before_mutation(&self.resource, operation)
+            .await?;
+        tracing::debug!(resource = %self.resource, operation, "mutating call");
+        let r = call.await;
+        self.hooks
+            .after_mutation(&self.resource, operation, r.is_ok())
+            .await?;
+        r
+    }
+}
+
+/// One AWS resource as a node of a stack.
+///
+/// `observe` finds the resource by ownership tags or deterministic name (never by a state file);
+/// `desired` and `diff` are pure; create / update / delete make the calls, each through the
+/// [`Guard`]. `delete` must succeed when the resource is already gone.
+#[async_trait]
+pub trait Resource: Send + Sync {
+    /// Kind and logical id.
+    fn id(&self) -> ResourceId;
+    /// The AWS service its calls go to (`ec2`, `rds`): the executor's concurrency bucket.
+    fn service(&self) -> &'static str;
+    /// Nodes whose outputs it uses.
+    fn dependencies(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+    /// Check the spec; called before any API call.
+    fn validate(&self, _env: &Environment) -> Result<()> {
+        Ok(())
+    }
+    /// Security downgrades or costly choices to show in the plan.
+    fn warnings(&self, _env: &Environment) -> Vec<String> {
+        Vec::new()
+    }
+    /// Desired field values, with inputs not yet known as [`Value::Unknown`].
+    fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields;
+    /// Compare desired and observed; pure.
+    fn diff(&self, desired: &Fields, observed: &Observed) -> Action {
+        diff_fields(desired, observed)
+    }
+    /// Find the resource; `None` if it does not exist.
+    async fn observe(&self, ctx: &Context, inputs: &Inputs) -> Result<Option<Observed>>;
+    /// Create it (waiting until it is usable by dependents).
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed>;
+    /// Change the fields in `diffs` in place.
+    async fn update(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        observed: &Observed,
+        diffs: &[FieldDiff],
+        guard: &Guard,
+    ) -> Result<Observed>;
+    /// Delete it; succeed if it is already gone.
+    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()>;
+}
+
+/// Something that adds one or more nodes to a stack and hands back a typed handle.
+pub trait Component {
+    /// The handle (typed references to the nodes' outputs).
+    type Handle;
+    /// Add the nodes.
+    fn add_to(self, stack: &mut crate::Stack) -> Self::Handle;
+}

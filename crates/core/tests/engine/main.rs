@@ -1,0 +1,8 @@
+//! skyforge-core's test binary: naming and tag properties, plan rendering snapshots, the
+//! executor on tokio's paused clock, and waiting.
+
+mod executor;
+mod fake;
+mod naming;
+mod plan_render;
+mod wait;

@@ -1,0 +1,15 @@
+//! # skyforge
+//!
+//! Provision a containerised web product's AWS infrastructure from Rust, through the official
+//! AWS SDK. This facade re-exports the area crates behind cargo features; the engine
+//! (`skyforge-core`) is always included as [`core`].
+//!
+//! ```
+//! use skyforge::core::{Environment, Stage, Stack};
+//! let stack = Stack::new(Environment::new("alva", Stage::Staging));
+//! assert_eq!(stack.name(), "alva-staging");
+//! ```
+#![warn(missing_docs)]
+
+pub use skyforge_core as core;
+pub use skyforge_core::{Context, Environment, Error, Plan, Result, Stack, Stage};
