@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, docs, unit tests.
+# The whole test suite (the README's test command; .ci/run calls exactly this):
+# formatting, lints, docs, then every test of the workspace with the LocalStack harness
+# installed (when needed), started on 127.0.0.1, and stopped afterwards even when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/skyforge-target}"
+start=$(date +%s)
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
-cargo test --workspace
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+# Build everything before the emulator starts, so it is not kept waiting on the compiler.
+cargo test --workspace --no-run --quiet
+python3 integration-tests/emulator/emulator.py run -- cargo test --workspace
+echo "test.sh: whole run took $(( $(date +%s) - start )) s"

@@ -1,1 +1,128 @@
-//! placeholder
+//! skyforge's integration-test support: the endpoint under test, per-test stacks with unique
+//! names, the emulator's control API (request accounting, faults, latency) and the inventory
+//! helper that lists every resource carrying a stack's ownership tags.
+//!
+//! The endpoint comes from `AWS_ENDPOINT_URL`: the project's LocalStack harness, LocalStack Pro in
+//! Docker, or any AWS-compatible endpoint. Nothing here skips silently: an unset or unreachable
+//! endpoint is a test failure.
+#![warn(missing_docs)]
+
+mod control;
+mod inventory;
+
+use std::collections::BTreeMap;
+
+use aws_config::{AppName, BehaviorVersion};
+use skyforge_core::{Context, Environment, Stage};
+
+pub use inventory::inventory;
+
+/// The endpoint under test (`AWS_ENDPOINT_URL`). Panics, loudly, when it is not set.
+pub fn endpoint() -> String {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "AWS_ENDPOINT_URL is not set: run the suite through `bash scripts/test.sh` (which starts \
+             the emulator) or point it at a running LocalStack"
+        ),
+    }
+}
+
+/// One test's stack: a unique project name (so parallel tests and re-runs never collide), its
+/// environment, a context whose requests are attributed to it by the emulator.
+#[derive(Debug, Clone)]
+pub struct TestStack {
+    /// Unique name (`sf1a2b3c4d`), also the SDK app name used for accounting.
+    pub app: String,
+    /// The environment (`<app>`, staging, ephemeral).
+    pub env: Environment,
+    /// The context.
+    pub ctx: Context,
+}
+
+impl TestStack {
+    /// A fresh stack; fails loudly if the endpoint does not answer.
+    pub async fn new() -> Self {
+        let endpoint = endpoint();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let app = format!("sf{}", &id[..10]);
+        let env = Environment::new(app.clone(), Stage::Staging)
+            .region("us-east-1")
+            .ephemeral(true);
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .app_name(AppName::new(app.clone()).expect("valid app name"))
+            .load()
+            .await;
+        let ctx = Context::from_sdk_config(env.clone(), sdk);
+        let sts = ctx.client(aws_sdk_sts::Client::new);
+        if let Err(e) = sts.get_caller_identity().send().await {
+            panic!("the endpoint {endpoint} does not answer STS GetCallerIdentity: {e:?}");
+        }
+        TestStack { app, env, ctx }
+    }
+
+    /// The stack name carried in `skyforge:stack`.
+    pub fn name(&self) -> String {
+        skyforge_core::tags::stack_name(&self.env)
+    }
+
+    /// Ownership tags for a resource with `logical_id` of this stack.
+    pub fn tags(&self, logical_id: &str) -> BTreeMap<String, String> {
+        skyforge_core::tags::resource_tags(&self.env, logical_id)
+    }
+
+    /// An S3 client (path-style against emulators).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let path_style = self.ctx.endpoint_overridden();
+        self.ctx.client(|c| {
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(c)
+                    .force_path_style(path_style)
+                    .build(),
+            )
+        })
+    }
+
+    /// API calls this stack made so far, by (service, operation). Emulator control API.
+    pub async fn calls(&self) -> BTreeMap<(String, String), u64> {
+        control::calls(&endpoint(), &self.app).await
+    }
+
+    /// Answer the next `count` calls of `service`/`operation` from this stack with AWS error
+    /// `code` (HTTP `status`). Emulator control API.
+    pub async fn inject_fault(
+        &self,
+        service: &str,
+        operation: &str,
+        code: &str,
+        status: u16,
+        count: u32,
+    ) {
+        let body = serde_json::json!({"faults": [{
+            "app": self.app, "service": service, "operation": operation,
+            "code": code, "status": status, "count": count
+        }]});
+        control::post(&endpoint(), "/_localstack/skyforge/faults", &body).await;
+    }
+
+    /// Model AWS latencies, scaled by `scale`, for resources this stack creates.
+    pub async fn set_latency(&self, scale: f64) {
+        let body = serde_json::json!({"app": self.app, "scale": scale});
+        control::post(&endpoint(), "/_localstack/skyforge/latency", &body).await;
+    }
+}
+
+/// Difference of two call counts (after - before), zero entries dropped.
+pub fn calls_between(
+    before: &BTreeMap<(String, String), u64>,
+    after: &BTreeMap<(String, String), u64>,
+) -> BTreeMap<(String, String), u64> {
+    after
+        .iter()
+        .filter_map(|(k, v)| {
+            let d = v - before.get(k).copied().unwrap_or(0);
+            (d > 0).then(|| (k.clone(), d))
+        })
+        .collect()
+}

@@ -1,1 +1,6 @@
-fn main() {}
+//! The integration suite: one binary, run against `AWS_ENDPOINT_URL` (the project's LocalStack
+//! harness by default). It fails, loudly, when the endpoint does not answer.
+
+mod emulator;
+mod smoke;
+mod validation;

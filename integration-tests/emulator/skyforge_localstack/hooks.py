@@ -1,0 +1,100 @@
+"""on_infra_start hook: request accounting and fault injection in the handler chain, and the
+control API under /_localstack/skyforge/."""
+import json
+
+from localstack.runtime import hooks
+
+from . import state
+
+
+def _handler(chain, context, response):
+    if context.service is None or context.operation is None:
+        return
+    from localstack.aws.api import CommonServiceException
+
+    app = state.app_of(context.request.headers)
+    service, op = context.service.service_name, context.operation.name
+    state.count(app, service, op)
+    fault = state.take_fault(app, service, op)
+    if fault:
+        code, status = fault
+        raise CommonServiceException(code, f"skyforge harness: injected {code}", status_code=status, sender_fault=status < 500)
+
+
+class _Calls:
+    def on_get(self, request):
+        from localstack.http import Response
+
+        return Response(json.dumps(state.calls_of(request.args.get("app"))), mimetype="application/json")
+
+
+class _Faults:
+    def on_post(self, request):
+        from localstack.http import Response
+
+        spec = json.loads(request.data or b"{}")
+        with state.LOCK:
+            if "rates" in spec:
+                state.RATES.clear()
+                state.RATES.update({k: float(v) for k, v in spec["rates"].items()})
+            for f in spec.get("faults", []):
+                state.FAULTS.append(
+                    {
+                        "app": f.get("app"),
+                        "service": f.get("service"),
+                        "operation": f.get("operation"),
+                        "code": f.get("code", "Throttling"),
+                        "status": int(f.get("status", 400)),
+                        "remaining": int(f.get("count", 1)),
+                    }
+                )
+        return Response(json.dumps({"ok": True}), mimetype="application/json")
+
+    def on_get(self, request):
+        from localstack.http import Response
+
+        with state.LOCK:
+            return Response(json.dumps({"rates": state.RATES, "faults": state.FAULTS}), mimetype="application/json")
+
+
+class _Latency:
+    def on_post(self, request):
+        from localstack.http import Response
+
+        spec = json.loads(request.data or b"{}")
+        with state.LOCK:
+            state.APP_LATENCY[spec["app"]] = float(spec.get("scale", 0))
+        return Response(json.dumps({"ok": True}), mimetype="application/json")
+
+
+def _patch_cbor_unknown_members():
+    """LocalStack 4.9.2's CBOR serializer fails on members its shape does not declare (the Tags of
+    a CloudWatch MetricAlarm); the other serializers drop them. Drop them here too."""
+    from localstack.aws.protocol import serializer as ser
+
+    orig = ser.BaseCBORResponseSerializer._serialize_type_structure
+
+    def patched(self, serialized, value, shape, name=None, shape_members=None):
+        members = shape_members or (shape.members if shape is not None else None)
+        if members is not None and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k in members}
+        return orig(self, serialized, value, shape, name, shape_members)
+
+    ser.BaseCBORResponseSerializer._serialize_type_structure = patched
+
+
+@hooks.on_infra_start()
+def install_skyforge_harness():
+    from localstack.aws import handlers
+    from localstack.http import Resource
+    from localstack.services.internal import get_internal_apis
+
+    from .server import _no_s3_dns_lookup
+
+    _no_s3_dns_lookup()
+    _patch_cbor_unknown_members()
+    handlers.serve_custom_service_request_handlers.append(_handler)
+    apis = get_internal_apis()
+    apis.add(Resource("/_localstack/skyforge/calls", _Calls()))
+    apis.add(Resource("/_localstack/skyforge/faults", _Faults()))
+    apis.add(Resource("/_localstack/skyforge/latency", _Latency()))

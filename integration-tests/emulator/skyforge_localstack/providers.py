@@ -1,0 +1,414 @@
+"""Service providers: moto-backed ECS, ECR, RDS, ElastiCache, ELBv2, Application Auto Scaling,
+Cloud Map and DynamoDB, plus an EC2 provider that wraps LocalStack's own. All share LocalStack's
+in-process moto backends, so they validate against the same EC2 state."""
+import copy
+
+from localstack.aws.api import CommonServiceException, ServiceException
+from localstack.aws.skeleton import Skeleton
+from localstack.aws.spec import load_service
+from localstack.services.moto import MotoFallbackDispatcher, call_moto
+from localstack.services.plugins import Service, aws_provider
+
+from . import latency, state
+
+
+def _app(context) -> str:
+    return state.app_of(context.request.headers)
+
+
+def _moto(context, request):
+    return call_moto(context)
+
+
+def _service(api: str, wrappers: dict | None = None) -> Service:
+    model = load_service(api)
+    table = {op: _moto for op in model.operation_names}
+    table.update(wrappers or {})
+    return Service(name=api, skeleton=Skeleton(model, table))
+
+
+def _ec2_backend(context):
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[context.account_id][context.region]
+
+
+def _check_subnets(context, subnet_ids, code, status=400):
+    backend = _ec2_backend(context)
+    for sid in subnet_ids or []:
+        try:
+            backend.get_subnet(sid)
+        except Exception:
+            raise CommonServiceException(code, f"The subnet ID '{sid}' is not valid", status)
+
+
+def _check_security_groups(context, group_ids, code, status=400):
+    backend = _ec2_backend(context)
+    for gid in group_ids or []:
+        if backend.get_security_group_from_id(gid) is None:
+            raise CommonServiceException(code, f"The security group '{gid}' does not exist", status)
+
+
+# ---------------------------------------------------------------- RDS
+
+
+def _rds_create(context, request):
+    resp = call_moto(context)
+    inst = resp.get("DBInstance") or {}
+    rid = inst.get("DBInstanceIdentifier") or request.get("DBInstanceIdentifier")
+    latency.born("rds", rid, _app(context))
+    phase, _ = latency.create_phase("rds", rid)
+    if phase:
+        inst["DBInstanceStatus"] = phase
+        inst.pop("Endpoint", None)
+    return resp
+
+
+def _rds_describe(context, request):
+    rid = request.get("DBInstanceIdentifier")
+    dying = latency.still_dying("rds")
+    try:
+        resp = call_moto(context)
+    except ServiceException:
+        if rid and rid in dying:
+            return {"DBInstances": [dying[rid]]}
+        raise
+    for inst in resp.get("DBInstances", []):
+        phase, _ = latency.create_phase("rds", inst.get("DBInstanceIdentifier"))
+        if phase:
+            inst["DBInstanceStatus"] = phase
+            inst.pop("Endpoint", None)
+    if not rid:
+        present = {i.get("DBInstanceIdentifier") for i in resp.get("DBInstances", [])}
+        resp.setdefault("DBInstances", []).extend(s for k, s in dying.items() if k not in present)
+    return resp
+
+
+def _rds_delete(context, request):
+    resp = call_moto(context)
+    inst = resp.get("DBInstance") or {}
+    snap = copy.deepcopy(inst)
+    snap["DBInstanceStatus"] = "deleting"
+    snap.pop("Endpoint", None)
+    latency.dying("rds", inst.get("DBInstanceIdentifier") or request.get("DBInstanceIdentifier"), _app(context), snap)
+    return resp
+
+
+def _rds_create_subnet_group(context, request):
+    _check_subnets(context, request.get("SubnetIds"), "InvalidSubnet")
+    return call_moto(context)
+
+
+@aws_provider(api="rds", name="default")
+def rds():
+    return _service(
+        "rds",
+        {
+            "CreateDBSubnetGroup": _rds_create_subnet_group,
+            "CreateDBInstance": _rds_create,
+            "DescribeDBInstances": _rds_describe,
+            "DeleteDBInstance": _rds_delete,
+        },
+    )
+
+
+# ---------------------------------------------------------------- ElastiCache
+
+
+def _ec_backend(context):
+    from moto.elasticache.models import elasticache_backends
+
+    return elasticache_backends[context.account_id][context.region]
+
+
+def _ec_create_subnet_group(context, request):
+    _check_subnets(context, request.get("SubnetIds"), "InvalidSubnet")
+    return call_moto(context)
+
+
+def _ec_delete_subnet_group(context, request):
+    name = request.get("CacheSubnetGroupName")
+    backend = _ec_backend(context)
+    if name not in backend.cache_subnet_groups:
+        raise CommonServiceException(
+            "CacheSubnetGroupNotFoundFault", f"Cache subnet group {name} not found.", 404
+        )
+    del backend.cache_subnet_groups[name]
+    return {}
+
+
+def _ec_lifecycle(kind, id_key, list_key, item_key, status_key, store):
+    def create(context, request):
+        resp = call_moto(context)
+        item = resp.get(item_key) or {}
+        rid = item.get(id_key) or request.get(id_key)
+        latency.born(kind, rid, _app(context))
+        phase, _ = latency.create_phase(kind, rid)
+        if phase:
+            item[status_key] = phase
+        return resp
+
+    def describe(context, request):
+        rid = request.get(id_key)
+        dying = latency.still_dying(kind)
+        backend_items = getattr(_ec_backend(context), store)
+        # Resources moto leaves in `deleting` forever are removed once their window is over.
+        for k in [k for k, v in backend_items.items() if getattr(v, "status", "") == "deleting"]:
+            if k not in dying:
+                del backend_items[k]
+        try:
+            resp = call_moto(context)
+        except ServiceException:
+            if rid and rid in dying:
+                return {list_key: [dying[rid]]}
+            raise
+        for item in resp.get(list_key, []):
+            phase, _ = latency.create_phase(kind, item.get(id_key))
+            if phase:
+                item[status_key] = phase
+            if item.get(id_key) in dying:
+                item[status_key] = "deleting"
+        return resp
+
+    def delete(context, request):
+        resp = call_moto(context)
+        item = resp.get(item_key) or {}
+        rid = item.get(id_key) or request.get(id_key)
+        snap = copy.deepcopy(item)
+        snap[status_key] = "deleting"
+        if not latency.dying(kind, rid, _app(context), snap):
+            getattr(_ec_backend(context), store).pop(rid, None)
+        return resp
+
+    return create, describe, delete
+
+
+@aws_provider(api="elasticache", name="default")
+def elasticache():
+    cc = _ec_lifecycle("cache-cluster", "CacheClusterId", "CacheClusters", "CacheCluster", "CacheClusterStatus", "cache_clusters")
+    rg = _ec_lifecycle("replication-group", "ReplicationGroupId", "ReplicationGroups", "ReplicationGroup", "Status", "replication_groups")
+    return _service(
+        "elasticache",
+        {
+            "CreateCacheSubnetGroup": _ec_create_subnet_group,
+            "DeleteCacheSubnetGroup": _ec_delete_subnet_group,
+            "CreateCacheCluster": cc[0],
+            "DescribeCacheClusters": cc[1],
+            "DeleteCacheCluster": cc[2],
+            "CreateReplicationGroup": rg[0],
+            "DescribeReplicationGroups": rg[1],
+            "DeleteReplicationGroup": rg[2],
+        },
+    )
+
+
+# ---------------------------------------------------------------- ELBv2
+
+
+def _elb_create(context, request):
+    subnets = list(request.get("Subnets") or [])
+    subnets += [m.get("SubnetId") for m in request.get("SubnetMappings") or [] if m.get("SubnetId")]
+    _check_subnets(context, subnets, "SubnetNotFound")
+    _check_security_groups(context, request.get("SecurityGroups"), "InvalidSecurityGroup")
+    resp = call_moto(context)
+    for lb in resp.get("LoadBalancers", []):
+        latency.born("alb", lb.get("LoadBalancerArn"), _app(context))
+        phase, _ = latency.create_phase("alb", lb.get("LoadBalancerArn"))
+        if phase:
+            lb["State"] = {"Code": phase}
+    return resp
+
+
+def _elb_describe(context, request):
+    resp = call_moto(context)
+    for lb in resp.get("LoadBalancers", []):
+        phase, _ = latency.create_phase("alb", lb.get("LoadBalancerArn"))
+        if phase:
+            lb["State"] = {"Code": phase}
+    return resp
+
+
+@aws_provider(api="elbv2", name="default")
+def elbv2():
+    return _service("elbv2", {"CreateLoadBalancer": _elb_create, "DescribeLoadBalancers": _elb_describe})
+
+
+# ---------------------------------------------------------------- ECS
+
+
+def _ecs_create_service(context, request):
+    resp = call_moto(context)
+    svc = resp.get("service") or {}
+    latency.born("ecs-service", svc.get("serviceArn"), _app(context))
+    return resp
+
+
+def _ecs_describe_services(context, request):
+    resp = call_moto(context)
+    for svc in resp.get("services", []):
+        phase, frac = latency.create_phase("ecs-service", svc.get("serviceArn"))
+        if phase:
+            desired = svc.get("desiredCount", 0)
+            running = int(desired * frac)
+            svc["runningCount"] = running
+            svc["pendingCount"] = desired - running
+            for d in svc.get("deployments", []):
+                d["runningCount"] = running
+                d["pendingCount"] = desired - running
+                d["rolloutState"] = "IN_PROGRESS"
+    return resp
+
+
+@aws_provider(api="ecs", name="default")
+def ecs():
+    return _service("ecs", {"CreateService": _ecs_create_service, "DescribeServices": _ecs_describe_services})
+
+
+@aws_provider(api="ecr", name="default")
+def ecr():
+    return _service("ecr")
+
+
+_AAS_TAGS: dict = {}  # scalable target ARN -> tags (moto keeps none)
+_AAS_ARNS: dict = {}  # (namespace, resource id, dimension) -> ARN
+
+
+def _aas_key(request):
+    return (request.get("ServiceNamespace"), request.get("ResourceId"), request.get("ScalableDimension"))
+
+
+def _aas_register(context, request):
+    resp = call_moto(context)
+    arn = resp.get("ScalableTargetARN")
+    if arn:
+        with state.LOCK:
+            _AAS_ARNS[_aas_key(request)] = arn
+            _AAS_TAGS.setdefault(arn, {}).update(request.get("Tags") or {})
+    return resp
+
+
+def _aas_deregister(context, request):
+    resp = call_moto(context)
+    with state.LOCK:
+        arn = _AAS_ARNS.pop(_aas_key(request), None)
+        _AAS_TAGS.pop(arn, None)
+    return resp
+
+
+def _aas_known(arn):
+    if arn not in _AAS_TAGS:
+        raise CommonServiceException("ResourceNotFoundException", f"No scalable target {arn}", 400)
+
+
+def _aas_list_tags(context, request):
+    with state.LOCK:
+        _aas_known(request.get("ResourceARN"))
+        return {"Tags": dict(_AAS_TAGS[request.get("ResourceARN")])}
+
+
+def _aas_tag(context, request):
+    with state.LOCK:
+        _aas_known(request.get("ResourceARN"))
+        _AAS_TAGS[request.get("ResourceARN")].update(request.get("Tags") or {})
+    return {}
+
+
+def _aas_untag(context, request):
+    with state.LOCK:
+        _aas_known(request.get("ResourceARN"))
+        for k in request.get("TagKeys") or []:
+            _AAS_TAGS[request.get("ResourceARN")].pop(k, None)
+    return {}
+
+
+@aws_provider(api="application-autoscaling", name="default")
+def application_autoscaling():
+    return _service(
+        "application-autoscaling",
+        {
+            "RegisterScalableTarget": _aas_register,
+            "DeregisterScalableTarget": _aas_deregister,
+            "ListTagsForResource": _aas_list_tags,
+            "TagResource": _aas_tag,
+            "UntagResource": _aas_untag,
+        },
+    )
+
+
+@aws_provider(api="servicediscovery", name="default")
+def servicediscovery():
+    return _service("servicediscovery")
+
+
+@aws_provider(api="dynamodb", name="skyforge")
+def dynamodb():
+    """Moto-backed DynamoDB: the stock provider downloads DynamoDB Local and a JRE."""
+    return _service("dynamodb")
+
+
+# ---------------------------------------------------------------- EC2 (LocalStack's provider, wrapped)
+
+
+def _tag_filters(request):
+    out = []
+    for f in request.get("Filter") or request.get("Filters") or []:
+        name, values = f.get("Name", ""), f.get("Values") or []
+        if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+            out.append((name, set(values)))
+    return out
+
+
+def _matches(tags, filters):
+    tags = {t.get("Key"): t.get("Value") for t in tags or []}
+    for name, values in filters:
+        if name == "tag-key" and not values & set(tags):
+            return False
+        if name == "tag-value" and not values & set(tags.values()):
+            return False
+        if name.startswith("tag:") and tags.get(name[4:]) not in values:
+            return False
+    return True
+
+
+@aws_provider(api="ec2", name="skyforge")
+def ec2():
+    from localstack.services.ec2.provider import Ec2Provider
+
+    table = MotoFallbackDispatcher(Ec2Provider())
+    inner_describe = table["DescribeNatGateways"]
+    inner_create = table["CreateNatGateway"]
+    inner_delete = table["DeleteNatGateway"]
+
+    def describe_nat(context, request):
+        resp = inner_describe(context, request)
+        filters = _tag_filters(request)
+        gws = [g for g in resp.get("NatGateways", []) if _matches(g.get("Tags"), filters)]
+        dying = latency.still_dying("nat")
+        for g in gws:
+            gid = g.get("NatGatewayId")
+            phase, _ = latency.create_phase("nat", gid)
+            if phase:
+                g["State"] = phase
+            if gid in dying:
+                g["State"] = "deleting"
+        resp["NatGateways"] = gws
+        return resp
+
+    def create_nat(context, request):
+        resp = inner_create(context, request)
+        gw = resp.get("NatGateway") or {}
+        latency.born("nat", gw.get("NatGatewayId"), _app(context))
+        if latency.create_phase("nat", gw.get("NatGatewayId"))[0]:
+            gw["State"] = "pending"
+        return resp
+
+    def delete_nat(context, request):
+        resp = inner_delete(context, request)
+        latency.dying("nat", request.get("NatGatewayId"), _app(context), None)
+        return resp
+
+    table["DescribeNatGateways"] = describe_nat
+    table["CreateNatGateway"] = create_nat
+    table["DeleteNatGateway"] = delete_nat
+    service = Service(name="ec2", skeleton=Skeleton(load_service("ec2"), table))
+    return service

@@ -1,0 +1,525 @@
+//! The inventory helper: every resource carrying a stack's ownership tags, in every service
+//! skyforge uses. It is what proves that destroy leaves nothing behind.
+
+use skyforge_core::tags::STACK;
+
+use crate::TestStack;
+
+fn has<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>, stack: &str) -> bool {
+    tags.any(|(k, v)| k == STACK && v == stack)
+}
+
+fn code_of<E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug>(
+    e: &E,
+) -> (String, String) {
+    (e.code().unwrap_or("").to_string(), format!("{e:?}"))
+}
+
+async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
+    let prefix = id.split('-').next().unwrap_or("");
+    let r = match prefix {
+        "vpc" => ec2
+            .describe_vpcs()
+            .vpc_ids(id)
+            .send()
+            .await
+            .map(|o| !o.vpcs().is_empty())
+            .map_err(|e| code_of(&e)),
+        "subnet" => ec2
+            .describe_subnets()
+            .subnet_ids(id)
+            .send()
+            .await
+            .map(|o| !o.subnets().is_empty())
+            .map_err(|e| code_of(&e)),
+        "sg" => ec2
+            .describe_security_groups()
+            .group_ids(id)
+            .send()
+            .await
+            .map(|o| !o.security_groups().is_empty())
+            .map_err(|e| code_of(&e)),
+        "igw" => ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(id)
+            .send()
+            .await
+            .map(|o| !o.internet_gateways().is_empty())
+            .map_err(|e| code_of(&e)),
+        "rtb" => ec2
+            .describe_route_tables()
+            .route_table_ids(id)
+            .send()
+            .await
+            .map(|o| !o.route_tables().is_empty())
+            .map_err(|e| code_of(&e)),
+        "eipalloc" => ec2
+            .describe_addresses()
+            .allocation_ids(id)
+            .send()
+            .await
+            .map(|o| !o.addresses().is_empty())
+            .map_err(|e| code_of(&e)),
+        _ => return true,
+    };
+    // A NotFound error means it is gone; any other error is a failure of the helper.
+    match r {
+        Ok(found) => found,
+        Err((code, detail)) => {
+            assert!(code.ends_with("NotFound"), "ec2 describe {id}: {detail}");
+            false
+        }
+    }
+}
+
+/// Every resource tagged `skyforge:stack = <stack>`, as `service:type id` strings, sorted.
+/// Resources in a deleting state (NAT gateways `deleted`, ECS clusters `INACTIVE`) are left out.
+pub async fn inventory(t: &TestStack) -> Vec<String> {
+    let stack = t.name();
+    let ctx = &t.ctx;
+    let mut out = Vec::new();
+
+    // EC2: one call lists every tagged EC2 resource.
+    let ec2 = ctx.client(aws_sdk_ec2::Client::new);
+    let tags = ec2
+        .describe_tags()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("key")
+                .values(STACK)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("value")
+                .values(&stack)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ec2 DescribeTags");
+    for d in tags.tags() {
+        let id = d.resource_id().unwrap_or_default().to_string();
+        // The emulator keeps tags of deleted resources in DescribeTags: confirm existence.
+        if !ec2_exists(&ec2, &id).await {
+            continue;
+        }
+        if id.starts_with("nat-") {
+            let n = ec2
+                .describe_nat_gateways()
+                .nat_gateway_ids(&id)
+                .send()
+                .await
+                .expect("nat");
+            if n.nat_gateways().iter().all(|g| {
+                matches!(
+                    g.state(),
+                    Some(aws_sdk_ec2::types::NatGatewayState::Deleted)
+                )
+            }) {
+                continue;
+            }
+        }
+        out.push(format!(
+            "ec2:{} {id}",
+            d.resource_type().map(|r| r.as_str()).unwrap_or("?")
+        ));
+    }
+
+    let s3 = t.s3();
+    for b in s3
+        .list_buckets()
+        .send()
+        .await
+        .expect("s3 ListBuckets")
+        .buckets()
+    {
+        let name = b.name().unwrap_or_default();
+        if let Ok(tg) = s3.get_bucket_tagging().bucket(name).send().await
+            && has(tg.tag_set().iter().map(|x| (x.key(), x.value())), &stack)
+        {
+            out.push(format!("s3:bucket {name}"));
+        }
+    }
+
+    let ddb = ctx.client(aws_sdk_dynamodb::Client::new);
+    for name in ddb
+        .list_tables()
+        .send()
+        .await
+        .expect("dynamodb ListTables")
+        .table_names()
+    {
+        let arn = ddb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .expect("DescribeTable")
+            .table()
+            .and_then(|x| x.table_arn())
+            .unwrap_or_default()
+            .to_string();
+        let tg = ddb
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .expect("ddb tags");
+        if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
+            out.push(format!("dynamodb:table {name}"));
+        }
+    }
+
+    let sm = ctx.client(aws_sdk_secretsmanager::Client::new);
+    for s in sm
+        .list_secrets()
+        .send()
+        .await
+        .expect("ListSecrets")
+        .secret_list()
+    {
+        if s.deleted_date().is_none()
+            && has(
+                s.tags()
+                    .iter()
+                    .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+                &stack,
+            )
+        {
+            out.push(format!(
+                "secretsmanager:secret {}",
+                s.name().unwrap_or_default()
+            ));
+        }
+    }
+
+    let ssm = ctx.client(aws_sdk_ssm::Client::new);
+    let params = ssm
+        .describe_parameters()
+        .send()
+        .await
+        .expect("DescribeParameters");
+    for p in params.parameters() {
+        let name = p.name().unwrap_or_default();
+        let tg = ssm
+            .list_tags_for_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .send()
+            .await
+            .expect("ssm tags");
+        if has(tg.tag_list().iter().map(|x| (x.key(), x.value())), &stack) {
+            out.push(format!("ssm:parameter {name}"));
+        }
+    }
+
+    let iam = ctx.client(aws_sdk_iam::Client::new);
+    for r in iam.list_roles().send().await.expect("ListRoles").roles() {
+        let tg = iam
+            .list_role_tags()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .expect("role tags");
+        if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
+            out.push(format!("iam:role {}", r.role_name()));
+        }
+    }
+
+    let logs = ctx.client(aws_sdk_cloudwatchlogs::Client::new);
+    for g in logs
+        .describe_log_groups()
+        .send()
+        .await
+        .expect("DescribeLogGroups")
+        .log_groups()
+    {
+        let arn = g
+            .arn()
+            .unwrap_or_default()
+            .trim_end_matches(":*")
+            .to_string();
+        let tg = logs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .expect("logs tags");
+        if tg
+            .tags()
+            .is_some_and(|m| m.get(STACK).map(String::as_str) == Some(stack.as_str()))
+        {
+            out.push(format!(
+                "logs:log-group {}",
+                g.log_group_name().unwrap_or_default()
+            ));
+        }
+    }
+
+    let cw = ctx.client(aws_sdk_cloudwatch::Client::new);
+    for a in cw
+        .describe_alarms()
+        .send()
+        .await
+        .expect("DescribeAlarms")
+        .metric_alarms()
+    {
+        let tg = cw
+            .list_tags_for_resource()
+            .resource_arn(a.alarm_arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("cw tags");
+        if has(
+            tg.tags()
+                .iter()
+                .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+            &stack,
+        ) {
+            out.push(format!(
+                "cloudwatch:alarm {}",
+                a.alarm_name().unwrap_or_default()
+            ));
+        }
+    }
+
+    let sns = ctx.client(aws_sdk_sns::Client::new);
+    for tp in sns.list_topics().send().await.expect("ListTopics").topics() {
+        let arn = tp.topic_arn().unwrap_or_default();
+        let tg = sns
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("sns tags");
+        if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
+            out.push(format!("sns:topic {arn}"));
+        }
+    }
+
+    let ecs = ctx.client(aws_sdk_ecs::Client::new);
+    let arns = ecs
+        .list_clusters()
+        .send()
+        .await
+        .expect("ListClusters")
+        .cluster_arns()
+        .to_vec();
+    if !arns.is_empty() {
+        let d = ecs
+            .describe_clusters()
+            .set_clusters(Some(arns))
+            .include(aws_sdk_ecs::types::ClusterField::Tags)
+            .send()
+            .await
+            .expect("DescribeClusters");
+        for c in d.clusters() {
+            if c.status() != Some("INACTIVE")
+                && has(
+                    c.tags()
+                        .iter()
+                        .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+                    &stack,
+                )
+            {
+                out.push(format!(
+                    "ecs:cluster {}",
+                    c.cluster_name().unwrap_or_default()
+                ));
+            }
+        }
+    }
+
+    let ecr = ctx.client(aws_sdk_ecr::Client::new);
+    for r in ecr
+        .describe_repositories()
+        .send()
+        .await
+        .expect("DescribeRepositories")
+        .repositories()
+    {
+        let tg = ecr
+            .list_tags_for_resource()
+            .resource_arn(r.repository_arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("ecr tags");
+        if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
+            out.push(format!(
+                "ecr:repository {}",
+                r.repository_name().unwrap_or_default()
+            ));
+        }
+    }
+
+    let rds = ctx.client(aws_sdk_rds::Client::new);
+    for g in rds
+        .describe_db_subnet_groups()
+        .send()
+        .await
+        .expect("DescribeDBSubnetGroups")
+        .db_subnet_groups()
+    {
+        let tg = rds
+            .list_tags_for_resource()
+            .resource_name(g.db_subnet_group_arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("rds tags");
+        if has(
+            tg.tag_list()
+                .iter()
+                .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+            &stack,
+        ) {
+            out.push(format!(
+                "rds:db-subnet-group {}",
+                g.db_subnet_group_name().unwrap_or_default()
+            ));
+        }
+    }
+    for i in rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("DescribeDBInstances")
+        .db_instances()
+    {
+        if has(
+            i.tag_list()
+                .iter()
+                .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+            &stack,
+        ) {
+            out.push(format!(
+                "rds:db-instance {}",
+                i.db_instance_identifier().unwrap_or_default()
+            ));
+        }
+    }
+
+    let ec = ctx.client(aws_sdk_elasticache::Client::new);
+    for g in ec
+        .describe_cache_subnet_groups()
+        .send()
+        .await
+        .expect("DescribeCacheSubnetGroups")
+        .cache_subnet_groups()
+    {
+        let tg = ec
+            .list_tags_for_resource()
+            .resource_name(g.arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("elasticache tags");
+        if has(
+            tg.tag_list()
+                .iter()
+                .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+            &stack,
+        ) {
+            out.push(format!(
+                "elasticache:subnet-group {}",
+                g.cache_subnet_group_name().unwrap_or_default()
+            ));
+        }
+    }
+
+    let elb = ctx.client(aws_sdk_elasticloadbalancingv2::Client::new);
+    let mut arns: Vec<(String, String)> = Vec::new();
+    for lb in elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .expect("DescribeLoadBalancers")
+        .load_balancers()
+    {
+        arns.push((
+            "load-balancer".into(),
+            lb.load_balancer_arn().unwrap_or_default().into(),
+        ));
+    }
+    for tg in elb
+        .describe_target_groups()
+        .send()
+        .await
+        .expect("DescribeTargetGroups")
+        .target_groups()
+    {
+        arns.push((
+            "target-group".into(),
+            tg.target_group_arn().unwrap_or_default().into(),
+        ));
+    }
+    for (kind, arn) in arns {
+        let d = elb
+            .describe_tags()
+            .resource_arns(&arn)
+            .send()
+            .await
+            .expect("elbv2 tags");
+        if d.tag_descriptions().iter().any(|td| {
+            has(
+                td.tags()
+                    .iter()
+                    .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+                &stack,
+            )
+        }) {
+            out.push(format!("elbv2:{kind} {arn}"));
+        }
+    }
+
+    let aas = ctx.client(aws_sdk_applicationautoscaling::Client::new);
+    let targets = aas
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .send()
+        .await
+        .expect("DescribeScalableTargets");
+    for st in targets.scalable_targets() {
+        if let Some(arn) = st.scalable_target_arn() {
+            let tg = aas
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .expect("aas tags");
+            if tg
+                .tags()
+                .is_some_and(|m| m.get(STACK).map(String::as_str) == Some(stack.as_str()))
+            {
+                out.push(format!(
+                    "application-autoscaling:target {}",
+                    st.resource_id()
+                ));
+            }
+        }
+    }
+
+    let sd = ctx.client(aws_sdk_servicediscovery::Client::new);
+    for ns in sd
+        .list_namespaces()
+        .send()
+        .await
+        .expect("ListNamespaces")
+        .namespaces()
+    {
+        let tg = sd
+            .list_tags_for_resource()
+            .resource_arn(ns.arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("sd tags");
+        if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
+            out.push(format!(
+                "servicediscovery:namespace {}",
+                ns.name().unwrap_or_default()
+            ));
+        }
+    }
+
+    out.sort();
+    out
+}
