@@ -1,18 +1,13 @@
 //! The inventory helper: every resource carrying a stack's ownership tags, in every service
 //! skyforge uses. It is what proves that destroy leaves nothing behind.
 
+use skyforge_core::Error;
 use skyforge_core::tags::STACK;
 
 use crate::TestStack;
 
 fn has<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>, stack: &str) -> bool {
     tags.any(|(k, v)| k == STACK && v == stack)
-}
-
-fn code_of<E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug>(
-    e: &E,
-) -> (String, String) {
-    (e.code().unwrap_or("").to_string(), format!("{e:?}"))
 }
 
 async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
@@ -24,49 +19,52 @@ async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
             .send()
             .await
             .map(|o| !o.vpcs().is_empty())
-            .map_err(|e| code_of(&e)),
+            .map_err(|e| Error::aws(id, "Describe", &e)),
         "subnet" => ec2
             .describe_subnets()
             .subnet_ids(id)
             .send()
             .await
             .map(|o| !o.subnets().is_empty())
-            .map_err(|e| code_of(&e)),
+            .map_err(|e| Error::aws(id, "Describe", &e)),
         "sg" => ec2
             .describe_security_groups()
             .group_ids(id)
             .send()
             .await
             .map(|o| !o.security_groups().is_empty())
-            .map_err(|e| code_of(&e)),
+            .map_err(|e| Error::aws(id, "Describe", &e)),
         "igw" => ec2
             .describe_internet_gateways()
             .internet_gateway_ids(id)
             .send()
             .await
             .map(|o| !o.internet_gateways().is_empty())
-            .map_err(|e| code_of(&e)),
+            .map_err(|e| Error::aws(id, "Describe", &e)),
         "rtb" => ec2
             .describe_route_tables()
             .route_table_ids(id)
             .send()
             .await
             .map(|o| !o.route_tables().is_empty())
-            .map_err(|e| code_of(&e)),
+            .map_err(|e| Error::aws(id, "Describe", &e)),
         "eipalloc" => ec2
             .describe_addresses()
             .allocation_ids(id)
             .send()
             .await
             .map(|o| !o.addresses().is_empty())
-            .map_err(|e| code_of(&e)),
+            .map_err(|e| Error::aws(id, "Describe", &e)),
         _ => return true,
     };
     // A NotFound error means it is gone; any other error is a failure of the helper.
     match r {
         Ok(found) => found,
-        Err((code, detail)) => {
-            assert!(code.ends_with("NotFound"), "ec2 describe {id}: {detail}");
+        Err(e) => {
+            assert!(
+                e.aws_code().is_some_and(|c| c.ends_with("NotFound")),
+                "ec2 describe {id}: {e}"
+            );
             false
         }
     }

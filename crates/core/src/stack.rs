@@ -368,7 +368,7 @@ impl Stack {
             .map(|id| {
                 plan.get(id).ok_or_else(|| Error::StalePlan {
                     planned: plan.spec_digest.clone(),
-                    current: self.spec_digest(),
+                    current: current.clone(),
                 })
             })
             .collect::<Result<_>>()?;
