@@ -10,6 +10,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # Build everything before the emulator starts, so it is not kept waiting on the compiler.
+# (This also builds the example binaries: the demo deploy runs as a test, examples/tests/demo.rs.)
 cargo test --workspace --no-run --quiet
 python3 integration-tests/emulator/emulator.py run -- cargo test --workspace
 echo "test.sh: whole run took $(( $(date +%s) - start )) s"

@@ -10,6 +10,30 @@ fn has<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>, stack: &str) -> b
     tags.any(|(k, v)| k == STACK && v == stack)
 }
 
+/// A per-item call after a listing: `None` when the item was deleted in between (tests run in
+/// parallel, and other stacks' resources come and go); any other error fails the helper.
+fn listed_item<T, E, R>(
+    r: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    what: &str,
+) -> Option<T>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let e = Error::aws(what, "inventory", &e);
+            let code = e.aws_code().unwrap_or_default();
+            assert!(
+                code.contains("NotFound") || code.contains("NoSuchEntity"),
+                "{what}: {e}"
+            );
+            None
+        }
+    }
+}
+
 async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
     let prefix = id.split('-').next().unwrap_or("");
     let r = match prefix {
@@ -54,6 +78,36 @@ async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
             .send()
             .await
             .map(|o| !o.addresses().is_empty())
+            .map_err(|e| Error::aws(id, "Describe", &e)),
+        "vpce" => ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await
+            .map(|o| {
+                o.vpc_endpoints().iter().any(|e| {
+                    !e.state().is_some_and(|s| {
+                        matches!(
+                            s.as_str().to_ascii_lowercase().as_str(),
+                            "deleted" | "deleting"
+                        )
+                    })
+                })
+            })
+            .map_err(|e| Error::aws(id, "Describe", &e)),
+        "fl" => ec2
+            .describe_flow_logs()
+            .flow_log_ids(id)
+            .send()
+            .await
+            .map(|o| !o.flow_logs().is_empty())
+            .map_err(|e| Error::aws(id, "Describe", &e)),
+        "sgr" => ec2
+            .describe_security_group_rules()
+            .security_group_rule_ids(id)
+            .send()
+            .await
+            .map(|o| !o.security_group_rules().is_empty())
             .map_err(|e| Error::aws(id, "Describe", &e)),
         _ => return true,
     };
@@ -148,22 +202,23 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("dynamodb ListTables")
         .table_names()
     {
-        let arn = ddb
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .expect("DescribeTable")
+        let Some(described) = listed_item(
+            ddb.describe_table().table_name(name).send().await,
+            "DescribeTable",
+        ) else {
+            continue;
+        };
+        let arn = described
             .table()
             .and_then(|x| x.table_arn())
             .unwrap_or_default()
             .to_string();
-        let tg = ddb
-            .list_tags_of_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .expect("ddb tags");
+        let Some(tg) = listed_item(
+            ddb.list_tags_of_resource().resource_arn(&arn).send().await,
+            "ddb tags",
+        ) else {
+            continue;
+        };
         if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
             out.push(format!("dynamodb:table {name}"));
         }
@@ -200,13 +255,16 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("DescribeParameters");
     for p in params.parameters() {
         let name = p.name().unwrap_or_default();
-        let tg = ssm
-            .list_tags_for_resource()
-            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
-            .resource_id(name)
-            .send()
-            .await
-            .expect("ssm tags");
+        let Some(tg) = listed_item(
+            ssm.list_tags_for_resource()
+                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+                .resource_id(name)
+                .send()
+                .await,
+            "ssm tags",
+        ) else {
+            continue;
+        };
         if has(tg.tag_list().iter().map(|x| (x.key(), x.value())), &stack) {
             out.push(format!("ssm:parameter {name}"));
         }
@@ -214,12 +272,12 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
 
     let iam = ctx.client(aws_sdk_iam::Client::new);
     for r in iam.list_roles().send().await.expect("ListRoles").roles() {
-        let tg = iam
-            .list_role_tags()
-            .role_name(r.role_name())
-            .send()
-            .await
-            .expect("role tags");
+        let Some(tg) = listed_item(
+            iam.list_role_tags().role_name(r.role_name()).send().await,
+            "role tags",
+        ) else {
+            continue;
+        };
         if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
             out.push(format!("iam:role {}", r.role_name()));
         }
@@ -238,12 +296,15 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
             .unwrap_or_default()
             .trim_end_matches(":*")
             .to_string();
-        let tg = logs
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .expect("logs tags");
+        let Some(tg) = listed_item(
+            logs.list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await,
+            "logs tags",
+        ) else {
+            continue;
+        };
         if tg
             .tags()
             .is_some_and(|m| m.get(STACK).map(String::as_str) == Some(stack.as_str()))
@@ -263,12 +324,15 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("DescribeAlarms")
         .metric_alarms()
     {
-        let tg = cw
-            .list_tags_for_resource()
-            .resource_arn(a.alarm_arn().unwrap_or_default())
-            .send()
-            .await
-            .expect("cw tags");
+        let Some(tg) = listed_item(
+            cw.list_tags_for_resource()
+                .resource_arn(a.alarm_arn().unwrap_or_default())
+                .send()
+                .await,
+            "cw tags",
+        ) else {
+            continue;
+        };
         if has(
             tg.tags()
                 .iter()
@@ -285,12 +349,12 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let sns = ctx.client(aws_sdk_sns::Client::new);
     for tp in sns.list_topics().send().await.expect("ListTopics").topics() {
         let arn = tp.topic_arn().unwrap_or_default();
-        let tg = sns
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .expect("sns tags");
+        let Some(tg) = listed_item(
+            sns.list_tags_for_resource().resource_arn(arn).send().await,
+            "sns tags",
+        ) else {
+            continue;
+        };
         if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
             out.push(format!("sns:topic {arn}"));
         }
@@ -337,12 +401,15 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("DescribeRepositories")
         .repositories()
     {
-        let tg = ecr
-            .list_tags_for_resource()
-            .resource_arn(r.repository_arn().unwrap_or_default())
-            .send()
-            .await
-            .expect("ecr tags");
+        let Some(tg) = listed_item(
+            ecr.list_tags_for_resource()
+                .resource_arn(r.repository_arn().unwrap_or_default())
+                .send()
+                .await,
+            "ecr tags",
+        ) else {
+            continue;
+        };
         if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
             out.push(format!(
                 "ecr:repository {}",
@@ -359,12 +426,15 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("DescribeDBSubnetGroups")
         .db_subnet_groups()
     {
-        let tg = rds
-            .list_tags_for_resource()
-            .resource_name(g.db_subnet_group_arn().unwrap_or_default())
-            .send()
-            .await
-            .expect("rds tags");
+        let Some(tg) = listed_item(
+            rds.list_tags_for_resource()
+                .resource_name(g.db_subnet_group_arn().unwrap_or_default())
+                .send()
+                .await,
+            "rds tags",
+        ) else {
+            continue;
+        };
         if has(
             tg.tag_list()
                 .iter()
@@ -405,12 +475,15 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("DescribeCacheSubnetGroups")
         .cache_subnet_groups()
     {
-        let tg = ec
-            .list_tags_for_resource()
-            .resource_name(g.arn().unwrap_or_default())
-            .send()
-            .await
-            .expect("elasticache tags");
+        let Some(tg) = listed_item(
+            ec.list_tags_for_resource()
+                .resource_name(g.arn().unwrap_or_default())
+                .send()
+                .await,
+            "elasticache tags",
+        ) else {
+            continue;
+        };
         if has(
             tg.tag_list()
                 .iter()
@@ -451,12 +524,12 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         ));
     }
     for (kind, arn) in arns {
-        let d = elb
-            .describe_tags()
-            .resource_arns(&arn)
-            .send()
-            .await
-            .expect("elbv2 tags");
+        let Some(d) = listed_item(
+            elb.describe_tags().resource_arns(&arn).send().await,
+            "elbv2 tags",
+        ) else {
+            continue;
+        };
         if d.tag_descriptions().iter().any(|td| {
             has(
                 td.tags()
@@ -478,12 +551,12 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("DescribeScalableTargets");
     for st in targets.scalable_targets() {
         if let Some(arn) = st.scalable_target_arn() {
-            let tg = aas
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .expect("aas tags");
+            let Some(tg) = listed_item(
+                aas.list_tags_for_resource().resource_arn(arn).send().await,
+                "aas tags",
+            ) else {
+                continue;
+            };
             if tg
                 .tags()
                 .is_some_and(|m| m.get(STACK).map(String::as_str) == Some(stack.as_str()))
@@ -504,12 +577,15 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("ListNamespaces")
         .namespaces()
     {
-        let tg = sd
-            .list_tags_for_resource()
-            .resource_arn(ns.arn().unwrap_or_default())
-            .send()
-            .await
-            .expect("sd tags");
+        let Some(tg) = listed_item(
+            sd.list_tags_for_resource()
+                .resource_arn(ns.arn().unwrap_or_default())
+                .send()
+                .await,
+            "sd tags",
+        ) else {
+            continue;
+        };
         if has(tg.tags().iter().map(|x| (x.key(), x.value())), &stack) {
             out.push(format!(
                 "servicediscovery:namespace {}",

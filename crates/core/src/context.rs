@@ -97,6 +97,18 @@ impl Context {
         self.inner.endpoint_overridden
     }
 
+    /// The poller for waits of up to `deadline`: 2 s growing to 30 s against AWS, 100 ms growing
+    /// to 1 s against an emulator (whose state changes take seconds, not minutes).
+    pub fn poller(&self, deadline: std::time::Duration) -> crate::wait::Poller {
+        use std::time::Duration;
+        let mut p = crate::wait::Poller::with_deadline(deadline);
+        if self.endpoint_overridden() {
+            p.initial = Duration::from_millis(100);
+            p.max_delay = Duration::from_secs(1);
+        }
+        p
+    }
+
     /// The client of type `C`, built by `make` on first use and shared afterwards.
     ///
     /// ```no_run

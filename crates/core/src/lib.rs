@@ -45,4 +45,4 @@ pub use resource::{
     Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Ref,
     Resource, RunHooks, diff_fields,
 };
-pub use stack::{ApplyReport, Stack};
+pub use stack::{ApplyReport, NodeTiming, Stack};

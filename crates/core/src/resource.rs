@@ -102,6 +102,18 @@ impl<T: Clone + DeserializeOwned + Serialize> Input<T> {
     }
 }
 
+impl From<String> for Input<String> {
+    fn from(v: String) -> Self {
+        Input::Value(v)
+    }
+}
+
+impl From<&str> for Input<String> {
+    fn from(v: &str) -> Self {
+        Input::Value(v.to_string())
+    }
+}
+
 impl<T> From<Ref<T>> for Input<T> {
     fn from(r: Ref<T>) -> Self {
         Input::Ref(r)
@@ -304,6 +316,11 @@ pub trait Resource: Send + Sync {
     /// Nodes whose outputs it uses.
     fn dependencies(&self) -> Vec<NodeId> {
         Vec::new()
+    }
+    /// A data source (like Terraform's `data` blocks): only observed, never created, changed or
+    /// deleted. Its plan action is always no-op; `observe` must find it.
+    fn read_only(&self) -> bool {
+        false
     }
     /// Check the spec; called before any API call.
     fn validate(&self, _env: &Environment) -> Result<()> {

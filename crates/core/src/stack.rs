@@ -24,6 +24,18 @@ pub struct ApplyReport {
     pub resources: BTreeMap<String, Outputs>,
     /// How many resources were created, updated, replaced or deleted.
     pub changed: usize,
+    /// When each resource's work started and ended, in milliseconds since the run started, by
+    /// `kind.logical_id` (for "created after 1m32s" lines and critical-path analysis).
+    pub timings: BTreeMap<String, NodeTiming>,
+}
+
+/// Start and end of one resource's work within a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NodeTiming {
+    /// Milliseconds after the run started.
+    pub start_ms: u64,
+    /// Milliseconds after the run started.
+    pub end_ms: u64,
 }
 
 /// A stack: the resources of one environment, as a dependency graph.
@@ -255,8 +267,15 @@ impl Stack {
                         self.inputs_for(i, &s)
                     };
                     let observed = node.observe(ctx, &inputs).await?;
+                    if node.read_only() && observed.is_none() {
+                        return Err(Error::Resource {
+                            resource: ids[i].to_string(),
+                            message: "data source found nothing".into(),
+                        });
+                    }
                     let desired = node.desired(&self.env, &inputs);
                     let action = match (&observed, mode) {
+                        _ if node.read_only() => Action::NoOp,
                         (None, PlanMode::Apply) => Action::Create {
                             fields: desired
                                 .iter()
@@ -319,24 +338,67 @@ impl Stack {
             resources.reverse();
         }
         let warnings = match mode {
-            PlanMode::Apply => self
-                .nodes
-                .iter()
-                .flat_map(|n| {
-                    let id = n.id();
-                    n.warnings(&self.env)
-                        .into_iter()
-                        .map(move |message| Warning {
-                            resource: Some(id.clone()),
-                            message,
-                        })
-                })
-                .collect(),
+            PlanMode::Apply => self.warnings(),
             PlanMode::Destroy => Vec::new(),
         };
         let mut plan = Plan::new(self.name(), mode, self.spec_digest(), resources, warnings);
         plan.observed = observed;
         Ok(plan)
+    }
+
+    /// The plan against an empty account, made without any API call: every resource is a
+    /// create, every reference between resources "known after apply", data sources unknown.
+    /// For reviewing what a first deploy would build (and for snapshot tests).
+    pub fn plan_offline(&self) -> Result<Plan> {
+        self.validate()?;
+        let ids = self.ids();
+        let deps = self.deps();
+        // Nodes can only refer to nodes added before them, so index order is dependency order.
+        let resources = (0..self.nodes.len())
+            .map(|i| {
+                let node = &self.nodes[i];
+                let action = if node.read_only() {
+                    Action::NoOp
+                } else {
+                    Action::Create {
+                        fields: node
+                            .desired(&self.env, &Inputs::none())
+                            .into_iter()
+                            .map(|(k, f)| (k, f.value))
+                            .collect(),
+                    }
+                };
+                ResourcePlan {
+                    id: ids[i].clone(),
+                    physical_id: None,
+                    service: node.service().to_string(),
+                    depends_on: deps[i].iter().map(|&d| ids[d].clone()).collect(),
+                    action,
+                }
+            })
+            .collect();
+        Ok(Plan::new(
+            self.name(),
+            PlanMode::Apply,
+            self.spec_digest(),
+            resources,
+            self.warnings(),
+        ))
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        self.nodes
+            .iter()
+            .flat_map(|n| {
+                let id = n.id();
+                n.warnings(&self.env)
+                    .into_iter()
+                    .map(move |message| Warning {
+                        resource: Some(id.clone()),
+                        message,
+                    })
+            })
+            .collect()
     }
 
     /// Execute `plan` with no run hooks. See [`Stack::apply_with_hooks`].
@@ -390,6 +452,9 @@ impl Stack {
             PlanMode::Apply => Order::Forward,
             PlanMode::Destroy => Order::Reverse,
         };
+        let t0 = tokio::time::Instant::now();
+        let timings: Arc<Mutex<Vec<Option<NodeTiming>>>> =
+            Arc::new(Mutex::new(vec![None; self.nodes.len()]));
         let outcomes = executor::run(
             &deps,
             &services,
@@ -398,11 +463,13 @@ impl Stack {
             |_| true,
             |i| {
                 let states = states.clone();
+                let timings = timings.clone();
                 let hooks = hooks.clone();
                 let node = &self.nodes[i];
                 let p = planned[i];
                 let span = tracing::info_span!("apply", resource = %ids[i], op = ops[i]);
                 async move {
+                    let start_ms = t0.elapsed().as_millis() as u64;
                     let inputs = {
                         let s = states.lock().unwrap_or_else(|p| p.into_inner());
                         self.inputs_for(i, &s)
@@ -411,6 +478,12 @@ impl Stack {
                     let observed = match plan.observed.get(&ids[i]) {
                         Some(o) => Some(o.clone()),
                         None if matches!(p.action, Action::Create { .. }) => None,
+                        // In a destroy plan, a no-op is a resource that is already gone.
+                        None if plan.mode == PlanMode::Destroy
+                            && matches!(p.action, Action::NoOp) =>
+                        {
+                            None
+                        }
                         // A plan read back from JSON carries no observations: observe again and
                         // insist the resource is still there.
                         None => Some(node.observe(ctx, &inputs).await?.ok_or_else(|| {
@@ -446,6 +519,9 @@ impl Stack {
                             });
                         }
                     };
+                    let end_ms = t0.elapsed().as_millis() as u64;
+                    timings.lock().unwrap_or_else(|p| p.into_inner())[i] =
+                        Some(NodeTiming { start_ms, end_ms });
                     let mut s = states.lock().unwrap_or_else(|p| p.into_inner());
                     s[i] = Some(NodeState {
                         observed: None,
@@ -466,6 +542,12 @@ impl Stack {
             changed: planned.iter().filter(|p| p.action.is_change()).count(),
             ..ApplyReport::default()
         };
+        let timings = std::mem::take(&mut *timings.lock().unwrap_or_else(|p| p.into_inner()));
+        for (i, t) in timings.into_iter().enumerate() {
+            if let Some(t) = t {
+                report.timings.insert(ids[i].to_string(), t);
+            }
+        }
         for (i, s) in states.into_iter().enumerate() {
             if let Some(NodeState {
                 outputs: Some(o), ..

@@ -13,3 +13,7 @@
 
 pub use skyforge_core as core;
 pub use skyforge_core::{Context, Environment, Error, Plan, Result, Stack, Stage};
+
+/// VPC, subnets, gateways, routes and security groups (feature `network`).
+#[cfg(feature = "network")]
+pub use skyforge_network as network;

@@ -83,6 +83,17 @@ def _patch_cbor_unknown_members():
     ser.BaseCBORResponseSerializer._serialize_type_structure = patched
 
 
+def _patch_rule_descriptions():
+    """Moto reports a rule's description only for CIDR peers; AWS also returns it for rules
+    that reference another security group."""
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def description(self):
+        return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+
+    SecurityGroupRule.description = property(description)
+
+
 @hooks.on_infra_start()
 def install_skyforge_harness():
     from localstack.aws import handlers
@@ -93,6 +104,7 @@ def install_skyforge_harness():
 
     _no_s3_dns_lookup()
     _patch_cbor_unknown_members()
+    _patch_rule_descriptions()
     handlers.serve_custom_service_request_handlers.append(_handler)
     apis = get_internal_apis()
     apis.add(Resource("/_localstack/skyforge/calls", _Calls()))

@@ -385,6 +385,9 @@ def ec2():
         gws = [g for g in resp.get("NatGateways", []) if _matches(g.get("Tags"), filters)]
         dying = latency.still_dying("nat")
         for g in gws:
+            # Moto leaves ConnectivityType unset (rendered "None"); AWS defaults to public.
+            if g.get("ConnectivityType") in (None, "None"):
+                g["ConnectivityType"] = "public"
             gid = g.get("NatGatewayId")
             phase, _ = latency.create_phase("nat", gid)
             if phase:
@@ -397,6 +400,15 @@ def ec2():
     def create_nat(context, request):
         resp = inner_create(context, request)
         gw = resp.get("NatGateway") or {}
+        # AWS: the gateway's interface is managed by the service.
+        model = _ec2_backend(context).nat_gateways.get(gw.get("NatGatewayId"))
+        eni = getattr(model, "_eni", None)
+        if eni is not None:
+            eni.requester_managed = True
+            eni.interface_type = "nat_gateway"
+            eni.description = f"Interface for NAT Gateway {gw.get('NatGatewayId')}"
+        if gw.get("ConnectivityType") in (None, "None"):
+            gw["ConnectivityType"] = request.get("ConnectivityType") or "public"
         latency.born("nat", gw.get("NatGatewayId"), _app(context))
         if latency.create_phase("nat", gw.get("NatGatewayId"))[0]:
             gw["State"] = "pending"
@@ -404,9 +416,46 @@ def ec2():
 
     def delete_nat(context, request):
         resp = inner_delete(context, request)
+        # AWS removes the gateway's interface and disassociates its address; moto keeps both.
+        backend = _ec2_backend(context)
+        model = backend.nat_gateways.get(request.get("NatGatewayId"))
+        eni = getattr(model, "_eni", None)
+        if eni is not None:
+            for addr in backend.addresses:
+                if addr.eni is eni:
+                    addr.eni = None
+                    addr.association_id = None
+            backend.enis.pop(eni.id, None)
+            model._eni = None
         latency.dying("nat", request.get("NatGatewayId"), _app(context), None)
         return resp
 
+    inner_delete_subnet = table["DeleteSubnet"]
+    inner_delete_group = table["DeleteSecurityGroup"]
+
+    def delete_subnet(context, request):
+        # AWS refuses while network interfaces live in the subnet; moto deletes anyway.
+        sid = request.get("SubnetId")
+        if any(getattr(e.subnet, "id", None) == sid for e in _ec2_backend(context).enis.values()):
+            raise CommonServiceException(
+                "DependencyViolation",
+                f"The subnet '{sid}' has dependencies and cannot be deleted.",
+                400,
+            )
+        return inner_delete_subnet(context, request)
+
+    def delete_group(context, request):
+        gid = request.get("GroupId")
+        for e in _ec2_backend(context).enis.values():
+            ids = {getattr(g, "id", g) for g in e.group_set}
+            if gid in ids:
+                raise CommonServiceException(
+                    "DependencyViolation", "resource %s has a dependent object" % gid, 400
+                )
+        return inner_delete_group(context, request)
+
+    table["DeleteSubnet"] = delete_subnet
+    table["DeleteSecurityGroup"] = delete_group
     table["DescribeNatGateways"] = describe_nat
     table["CreateNatGateway"] = create_nat
     table["DeleteNatGateway"] = delete_nat

@@ -2,5 +2,6 @@
 //! harness by default). It fails, loudly, when the endpoint does not answer.
 
 mod emulator;
+mod network;
 mod smoke;
 mod validation;

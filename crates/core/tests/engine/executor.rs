@@ -131,6 +131,26 @@ async fn destroy_runs_in_exact_reverse_order() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_interrupted_destroy_is_finished_by_the_next_one() {
+    let cloud = Arc::new(Cloud::default());
+    let mut s = Stack::new(env());
+    let mut prev = s.add_resource(Fake::new(&cloud, "n0", 1));
+    for i in 1..4 {
+        prev = s.add_resource(Fake::new(&cloud, &format!("n{i}"), 1).parent(prev));
+    }
+    let ctx = ctx();
+    let plan = s.plan(&ctx).await.unwrap();
+    s.apply(&ctx, &plan).await.unwrap();
+    // The leaves went before the run stopped.
+    cloud.objects.lock().unwrap().remove("n3");
+    cloud.objects.lock().unwrap().remove("n2");
+    let d = s.plan_destroy(&ctx).await.unwrap();
+    assert_eq!((d.summary.destroy, d.summary.unchanged), (2, 2), "{d}");
+    s.apply(&ctx, &d).await.unwrap();
+    assert!(cloud.objects.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn destroy_waits_for_every_dependent_in_a_graph() {
     let cloud = Arc::new(Cloud::default());
     let (stack, _, _) = web_stack(&cloud);

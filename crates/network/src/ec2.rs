@@ -1,0 +1,256 @@
+//! Shared EC2 plumbing: ownership tags as EC2 tags and filters, tag sync, "not found" codes,
+//! single-match lookups and the blockers that keep a subnet or group from being deleted.
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use skyforge_core::naming::{NameKind, physical_name};
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{
+    Context, Environment, Error, Field, FieldDiff, Guard, Input, Inputs, NodeId, Observed,
+    Resource, ResourceId, Result, Value,
+};
+
+/// The EC2 client of a context.
+pub(crate) fn client(ctx: &Context) -> Client {
+    ctx.client(Client::new)
+}
+
+/// Desired tags of an EC2 resource: ownership tags, user tags and a readable `Name`.
+pub(crate) fn desired_tags(env: &Environment, logical: &str) -> Tags {
+    let mut t = tags::resource_tags(env, logical);
+    if let Ok(name) = physical_name(env, NameKind::NameTag, logical) {
+        t.insert("Name".into(), name);
+    }
+    t
+}
+
+pub(crate) fn to_ec2(t: &Tags) -> Vec<Tag> {
+    t.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub(crate) fn from_ec2(t: &[Tag]) -> Tags {
+    t.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+pub(crate) fn tag_spec(rt: ResourceType, env: &Environment, logical: &str) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(to_ec2(&desired_tags(env, logical))))
+        .build()
+}
+
+/// Filters selecting the resource with this stack's ownership tags and logical id.
+pub(crate) fn owner_filters(env: &Environment, logical: &str) -> Vec<Filter> {
+    let f = |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
+    vec![
+        f(tags::STACK, &tags::stack_name(env)),
+        f(tags::LOGICAL_ID, logical),
+    ]
+}
+
+pub(crate) fn filter(name: &str, value: impl Into<String>) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// The plan field holding the managed tags.
+pub(crate) fn tags_field(env: &Environment, logical: &str) -> Field {
+    Field::new(Value::of(desired_tags(env, logical)))
+}
+
+/// The observed value of the tags field: only the keys skyforge compares.
+pub(crate) fn tags_value(env: &Environment, logical: &str, observed: &[Tag]) -> Value {
+    Value::of(tags::managed_view(
+        &desired_tags(env, logical),
+        &from_ec2(observed),
+    ))
+}
+
+/// Make the resource's tags match the spec over the managed keys.
+pub(crate) async fn sync_tags(
+    ec2: &Client,
+    guard: &Guard,
+    rid: &ResourceId,
+    physical_id: &str,
+    env: &Environment,
+    observed: Option<&Value>,
+) -> Result<()> {
+    let desired = desired_tags(env, &rid.logical_id);
+    let current: Tags = observed
+        .and_then(Value::known)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let d = tags::diff_tags(&desired, &current);
+    if !d.set.is_empty() {
+        guard
+            .call("CreateTags", async {
+                ec2.create_tags()
+                    .resources(physical_id)
+                    .set_tags(Some(to_ec2(&d.set)))
+                    .send()
+                    .await
+                    .map_err(|e| Error::aws(rid, "CreateTags", &e))
+            })
+            .await?;
+    }
+    if !d.remove.is_empty() {
+        guard
+            .call("DeleteTags", async {
+                ec2.delete_tags()
+                    .resources(physical_id)
+                    .set_tags(Some(
+                        d.remove
+                            .iter()
+                            .map(|k| Tag::builder().key(k).build())
+                            .collect(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| Error::aws(rid, "DeleteTags", &e))
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// At most one match, else an error listing the duplicates (which a user must clean up).
+pub(crate) fn single<T>(
+    rid: &ResourceId,
+    found: Vec<T>,
+    id: impl Fn(&T) -> String,
+) -> Result<Option<T>> {
+    if found.len() > 1 {
+        let ids: Vec<String> = found.iter().map(id).collect();
+        return Err(Error::Resource {
+            resource: rid.to_string(),
+            message: format!(
+                "{} resources carry this stack's tags for one logical id ({}); delete all but one",
+                ids.len(),
+                ids.join(", ")
+            ),
+        });
+    }
+    Ok(found.into_iter().next())
+}
+
+/// Whether `e` is an AWS error with one of `codes`.
+pub(crate) fn is_code(e: &Error, codes: &[&str]) -> bool {
+    e.aws_code().is_some_and(|c| codes.contains(&c))
+}
+
+/// Treat "not found" errors as success (delete of something already gone).
+pub(crate) fn gone_ok(r: Result<()>, codes: &[&str]) -> Result<()> {
+    match r {
+        Err(e) if is_code(&e, codes) => Ok(()),
+        other => other,
+    }
+}
+
+/// A network interface that keeps a subnet or security group from being deleted.
+#[derive(Debug, Clone)]
+pub(crate) struct Blocker {
+    pub(crate) describe: String,
+    /// Created and removed by an AWS service (ELB, Fargate, NAT): it goes away by itself.
+    pub(crate) transient: bool,
+}
+
+/// The network interfaces in `subnet-id` / `group-id` = `id`.
+pub(crate) async fn interface_blockers(
+    ec2: &Client,
+    rid: &ResourceId,
+    filter_name: &str,
+    id: &str,
+) -> Result<Vec<Blocker>> {
+    let out = ec2
+        .describe_network_interfaces()
+        .filters(filter(filter_name, id))
+        .send()
+        .await
+        .map_err(|e| Error::aws(rid, "DescribeNetworkInterfaces", &e))?;
+    Ok(out
+        .network_interfaces()
+        .iter()
+        .map(|n| {
+            let requester = n.requester_managed().unwrap_or(false);
+            let eni = n.network_interface_id().unwrap_or("?");
+            let what = n
+                .description()
+                .filter(|d| !d.is_empty())
+                .unwrap_or("no description");
+            let kind = n
+                .interface_type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default();
+            let status = n
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            Blocker {
+                describe: format!(
+                    "{eni} ({what}; type {kind}; status {status}{})",
+                    if requester {
+                        "; managed by an AWS service"
+                    } else {
+                        ""
+                    }
+                ),
+                transient: requester,
+            }
+        })
+        .collect())
+}
+
+/// The error for a deletion blocked by resources the stack does not own.
+pub(crate) fn blocked(rid: &ResourceId, physical_id: &str, blockers: &[String]) -> Error {
+    Error::Resource {
+        resource: rid.to_string(),
+        message: format!(
+            "{physical_id} is still in use by resources this stack does not own: {}",
+            blockers.join(", ")
+        ),
+    }
+}
+
+/// Observe again after a change; the resource must be visible by now.
+pub(crate) async fn reobserve<R: Resource + ?Sized>(
+    r: &R,
+    ctx: &Context,
+    inputs: &Inputs,
+) -> Result<Observed> {
+    r.observe(ctx, inputs)
+        .await?
+        .ok_or_else(|| Error::Resource {
+            resource: r.id().to_string(),
+            message: "not visible right after the change".into(),
+        })
+}
+
+/// Apply a diff whose only updatable field is `tags`.
+pub(crate) async fn update_tags(
+    ctx: &Context,
+    rid: &ResourceId,
+    observed: &Observed,
+    diffs: &[FieldDiff],
+    guard: &Guard,
+) -> Result<()> {
+    if diffs.iter().any(|d| d.field == "tags") {
+        sync_tags(
+            &client(ctx),
+            guard,
+            rid,
+            &observed.physical_id,
+            ctx.env(),
+            observed.fields.get("tags"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The nodes behind the inputs that are references.
+pub(crate) fn deps(inputs: &[&Input<String>]) -> Vec<NodeId> {
+    inputs.iter().filter_map(|i| i.dependency()).collect()
+}

@@ -1,0 +1,718 @@
+//! VPC flow logs to CloudWatch Logs: the log group, the role the flow-logs service assumes, and
+//! the flow log itself.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
+use skyforge_core::naming::{self, NameKind};
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{
+    Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed,
+    Resource, Result, Value,
+};
+
+use crate::ec2;
+use crate::subnet::resolve;
+
+/// Resource kind `log_group`.
+pub const KIND_LOG_GROUP: &str = "log_group";
+/// Resource kind `iam_role`.
+pub const KIND_ROLE: &str = "iam_role";
+/// Resource kind `flow_log`.
+pub const KIND_FLOW_LOG: &str = "flow_log";
+
+/// Retention periods CloudWatch Logs accepts, in days.
+pub const RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn name_of(env: &Environment, kind: NameKind, logical: &str) -> String {
+    naming::physical_name(env, kind, logical).unwrap_or_default()
+}
+
+/// A CloudWatch Logs group.
+pub(crate) struct LogGroup {
+    pub(crate) logical: String,
+    pub(crate) retention_days: u32,
+}
+
+impl LogGroup {
+    fn client(ctx: &Context) -> aws_sdk_cloudwatchlogs::Client {
+        ctx.client(aws_sdk_cloudwatchlogs::Client::new)
+    }
+}
+
+#[async_trait]
+impl Resource for LogGroup {
+    crate::node_identity!(KIND_LOG_GROUP, "logs");
+    fn validate(&self, _: &Environment) -> Result<()> {
+        if !RETENTION_DAYS.contains(&self.retention_days) {
+            return Err(Error::validation(
+                "network.flow_logs.retention_days",
+                self.retention_days.to_string(),
+                format!("CloudWatch Logs accepts {RETENTION_DAYS:?}"),
+            ));
+        }
+        Ok(())
+    }
+    fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
+        let mut f = Fields::new();
+        f.insert(
+            "name".into(),
+            Field::new(Value::str(name_of(env, NameKind::LogGroup, &self.logical))).force_new(),
+        );
+        f.insert(
+            "retention_days".into(),
+            Field::new(Value::of(self.retention_days)),
+        );
+        f.insert(
+            "tags".into(),
+            Field::new(Value::of(tags::resource_tags(env, &self.logical))),
+        );
+        f
+    }
+    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
+        let logs = Self::client(ctx);
+        let name = name_of(ctx.env(), NameKind::LogGroup, &self.logical);
+        let out = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .map_err(|e| Error::aws(self.id(), "DescribeLogGroups", &e))?;
+        let Some(g) = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name.as_str()))
+        else {
+            return Ok(None);
+        };
+        let arn = g
+            .arn()
+            .unwrap_or_default()
+            .trim_end_matches(":*")
+            .to_string();
+        let t = logs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", &e))?;
+        let observed_tags: Tags = t
+            .tags()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if !tags::is_owned_by(&observed_tags, ctx.env()) {
+            return Err(Error::NotOwned {
+                resource: self.id(),
+                physical_id: name,
+                detail: "the log group exists without this stack's ownership tags".into(),
+            });
+        }
+        let mut o = Observed {
+            physical_id: name.clone(),
+            ..Observed::default()
+        };
+        o.fields.insert("name".into(), Value::str(&name));
+        o.fields.insert(
+            "retention_days".into(),
+            g.retention_in_days()
+                .map(Value::of)
+                .unwrap_or(Value::of(serde_json::Value::Null)),
+        );
+        o.fields.insert(
+            "tags".into(),
+            Value::of(tags::managed_view(
+                &tags::resource_tags(ctx.env(), &self.logical),
+                &observed_tags,
+            )),
+        );
+        o.outputs.insert("log_group_name".into(), name.into());
+        o.outputs.insert("log_group_arn".into(), arn.into());
+        Ok(Some(o))
+    }
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
+        let logs = Self::client(ctx);
+        let rid = self.id();
+        let name = name_of(ctx.env(), NameKind::LogGroup, &self.logical);
+        let created = guard
+            .call("CreateLogGroup", async {
+                logs.create_log_group()
+                    .log_group_name(&name)
+                    .set_tags(Some(
+                        tags::resource_tags(ctx.env(), &self.logical)
+                            .into_iter()
+                            .collect(),
+                    ))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::aws(&rid, "CreateLogGroup", &e))
+            })
+            .await;
+        match created {
+            Err(e) if ec2::is_code(&e, &["ResourceAlreadyExistsException"]) => {}
+            other => other?,
+        }
+        self.put_retention(&logs, guard, &name).await?;
+        ec2::reobserve(self, ctx, inputs).await
+    }
+    async fn update(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        observed: &Observed,
+        diffs: &[FieldDiff],
+        guard: &Guard,
+    ) -> Result<Observed> {
+        let logs = Self::client(ctx);
+        let rid = self.id();
+        for d in diffs {
+            match d.field.as_str() {
+                "retention_days" => {
+                    self.put_retention(&logs, guard, &observed.physical_id)
+                        .await?
+                }
+                "tags" => {
+                    let arn = observed
+                        .outputs
+                        .get("log_group_arn")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string();
+                    guard
+                        .call("TagResource", async {
+                            logs.tag_resource()
+                                .resource_arn(&arn)
+                                .set_tags(Some(
+                                    tags::resource_tags(ctx.env(), &self.logical)
+                                        .into_iter()
+                                        .collect(),
+                                ))
+                                .send()
+                                .await
+                                .map(|_| ())
+                                .map_err(|e| Error::aws(&rid, "TagResource", &e))
+                        })
+                        .await?
+                }
+                _ => {}
+            }
+        }
+        ec2::reobserve(self, ctx, inputs).await
+    }
+    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
+        let logs = Self::client(ctx);
+        let rid = self.id();
+        ec2::gone_ok(
+            guard
+                .call("DeleteLogGroup", async {
+                    logs.delete_log_group()
+                        .log_group_name(&observed.physical_id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| Error::aws(&rid, "DeleteLogGroup", &e))
+                })
+                .await,
+            &["ResourceNotFoundException"],
+        )
+    }
+}
+
+impl LogGroup {
+    async fn put_retention(
+        &self,
+        logs: &aws_sdk_cloudwatchlogs::Client,
+        guard: &Guard,
+        name: &str,
+    ) -> Result<()> {
+        let days = i32::try_from(self.retention_days).unwrap_or(i32::MAX);
+        guard
+            .call("PutRetentionPolicy", async {
+                logs.put_retention_policy()
+                    .log_group_name(name)
+                    .retention_in_days(days)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::aws(self.id(), "PutRetentionPolicy", &e))
+            })
+            .await
+    }
+}
+
+/// The IAM role VPC Flow Logs assumes to write into the log group (and nothing else).
+pub(crate) struct FlowLogRole {
+    pub(crate) logical: String,
+    /// Logical id of the log group it may write to.
+    pub(crate) log_group: String,
+}
+
+const POLICY_NAME: &str = "flow-logs-delivery";
+
+impl FlowLogRole {
+    fn client(ctx: &Context) -> aws_sdk_iam::Client {
+        ctx.client(aws_sdk_iam::Client::new)
+    }
+    fn trust_policy() -> serde_json::Value {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": "vpc-flow-logs.amazonaws.com" },
+                "Action": "sts:AssumeRole"
+            }]
+        })
+    }
+    fn policy(&self, env: &Environment) -> serde_json::Value {
+        let region = env.region_name().unwrap_or("*");
+        let group = name_of(env, NameKind::LogGroup, &self.log_group);
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams"
+                ],
+                "Resource": [
+                    format!("arn:{}:logs:{region}:*:log-group:{group}", partition(region)),
+                    format!("arn:{}:logs:{region}:*:log-group:{group}:*", partition(region))
+                ]
+            }]
+        })
+    }
+}
+
+fn parse_policy(doc: &str) -> serde_json::Value {
+    // IAM returns policy documents URL-encoded.
+    let decoded = percent_decode(doc);
+    serde_json::from_str(&decoded).unwrap_or(serde_json::Value::String(decoded))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[async_trait]
+impl Resource for FlowLogRole {
+    crate::node_identity!(KIND_ROLE, "iam");
+    fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
+        let mut f = Fields::new();
+        f.insert(
+            "name".into(),
+            Field::new(Value::str(name_of(env, NameKind::IamRole, &self.logical))).force_new(),
+        );
+        f.insert(
+            "assume_role_policy".into(),
+            Field::new(Value::of(Self::trust_policy())),
+        );
+        f.insert("policy".into(), Field::new(Value::of(self.policy(env))));
+        f.insert(
+            "tags".into(),
+            Field::new(Value::of(tags::resource_tags(env, &self.logical))),
+        );
+        f
+    }
+    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
+        let iam = Self::client(ctx);
+        let name = name_of(ctx.env(), NameKind::IamRole, &self.logical);
+        let role = match iam.get_role().role_name(&name).send().await {
+            Ok(o) => o.role().cloned(),
+            Err(e) => {
+                let e = Error::aws(self.id(), "GetRole", &e);
+                if ec2::is_code(&e, &["NoSuchEntity"]) {
+                    return Ok(None);
+                }
+                return Err(e);
+            }
+        };
+        let Some(role) = role else { return Ok(None) };
+        let observed_tags: Tags = role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        if !tags::is_owned_by(&observed_tags, ctx.env()) {
+            return Err(Error::NotOwned {
+                resource: self.id(),
+                physical_id: name,
+                detail: "the role exists without this stack's ownership tags".into(),
+            });
+        }
+        let policy = match iam
+            .get_role_policy()
+            .role_name(&name)
+            .policy_name(POLICY_NAME)
+            .send()
+            .await
+        {
+            Ok(p) => Value::of(parse_policy(p.policy_document())),
+            Err(e) => {
+                let e = Error::aws(self.id(), "GetRolePolicy", &e);
+                if ec2::is_code(&e, &["NoSuchEntity"]) {
+                    Value::of(serde_json::Value::Null)
+                } else {
+                    return Err(e);
+                }
+            }
+        };
+        let mut o = Observed {
+            physical_id: name.clone(),
+            ..Observed::default()
+        };
+        o.fields.insert("name".into(), Value::str(&name));
+        o.fields.insert(
+            "assume_role_policy".into(),
+            Value::of(parse_policy(
+                role.assume_role_policy_document().unwrap_or("{}"),
+            )),
+        );
+        o.fields.insert("policy".into(), policy);
+        o.fields.insert(
+            "tags".into(),
+            Value::of(tags::managed_view(
+                &tags::resource_tags(ctx.env(), &self.logical),
+                &observed_tags,
+            )),
+        );
+        o.outputs.insert("role_arn".into(), role.arn().into());
+        o.outputs.insert("role_name".into(), name.into());
+        Ok(Some(o))
+    }
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
+        let iam = Self::client(ctx);
+        let rid = self.id();
+        let name = name_of(ctx.env(), NameKind::IamRole, &self.logical);
+        let tags: Vec<aws_sdk_iam::types::Tag> = tags::resource_tags(ctx.env(), &self.logical)
+            .into_iter()
+            .filter_map(|(k, v)| {
+                aws_sdk_iam::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let created = guard
+            .call("CreateRole", async {
+                iam.create_role()
+                    .role_name(&name)
+                    .assume_role_policy_document(Self::trust_policy().to_string())
+                    .description("VPC Flow Logs delivery to CloudWatch Logs (skyforge)")
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::aws(&rid, "CreateRole", &e))
+            })
+            .await;
+        match created {
+            // A retry after a crash between create and the policy: the role is ours if the
+            // observe below finds our tags on it.
+            Err(e) if ec2::is_code(&e, &["EntityAlreadyExists"]) => {}
+            other => other?,
+        }
+        self.put_policy(&iam, guard, &name, ctx.env()).await?;
+        ec2::reobserve(self, ctx, inputs).await
+    }
+    async fn update(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        observed: &Observed,
+        diffs: &[FieldDiff],
+        guard: &Guard,
+    ) -> Result<Observed> {
+        let iam = Self::client(ctx);
+        let rid = self.id();
+        let name = &observed.physical_id;
+        for d in diffs {
+            match d.field.as_str() {
+                "assume_role_policy" => {
+                    guard
+                        .call("UpdateAssumeRolePolicy", async {
+                            iam.update_assume_role_policy()
+                                .role_name(name)
+                                .policy_document(Self::trust_policy().to_string())
+                                .send()
+                                .await
+                                .map(|_| ())
+                                .map_err(|e| Error::aws(&rid, "UpdateAssumeRolePolicy", &e))
+                        })
+                        .await?
+                }
+                "policy" => self.put_policy(&iam, guard, name, ctx.env()).await?,
+                "tags" => {
+                    let tags: Vec<aws_sdk_iam::types::Tag> =
+                        tags::resource_tags(ctx.env(), &self.logical)
+                            .into_iter()
+                            .filter_map(|(k, v)| {
+                                aws_sdk_iam::types::Tag::builder()
+                                    .key(k)
+                                    .value(v)
+                                    .build()
+                                    .ok()
+                            })
+                            .collect();
+                    guard
+                        .call("TagRole", async {
+                            iam.tag_role()
+                                .role_name(name)
+                                .set_tags(Some(tags))
+                                .send()
+                                .await
+                                .map(|_| ())
+                                .map_err(|e| Error::aws(&rid, "TagRole", &e))
+                        })
+                        .await?
+                }
+                _ => {}
+            }
+        }
+        ec2::reobserve(self, ctx, inputs).await
+    }
+    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
+        let iam = Self::client(ctx);
+        let rid = self.id();
+        let name = &observed.physical_id;
+        ec2::gone_ok(
+            guard
+                .call("DeleteRolePolicy", async {
+                    iam.delete_role_policy()
+                        .role_name(name)
+                        .policy_name(POLICY_NAME)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| Error::aws(&rid, "DeleteRolePolicy", &e))
+                })
+                .await,
+            &["NoSuchEntity"],
+        )?;
+        ec2::gone_ok(
+            guard
+                .call("DeleteRole", async {
+                    iam.delete_role()
+                        .role_name(name)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| Error::aws(&rid, "DeleteRole", &e))
+                })
+                .await,
+            &["NoSuchEntity"],
+        )
+    }
+}
+
+impl FlowLogRole {
+    async fn put_policy(
+        &self,
+        iam: &aws_sdk_iam::Client,
+        guard: &Guard,
+        name: &str,
+        env: &Environment,
+    ) -> Result<()> {
+        let doc = self.policy(env).to_string();
+        guard
+            .call("PutRolePolicy", async {
+                iam.put_role_policy()
+                    .role_name(name)
+                    .policy_name(POLICY_NAME)
+                    .policy_document(doc)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::aws(self.id(), "PutRolePolicy", &e))
+            })
+            .await
+    }
+}
+
+/// The VPC flow log.
+pub(crate) struct FlowLog {
+    pub(crate) logical: String,
+    pub(crate) vpc_id: Input<String>,
+    pub(crate) log_group: Input<String>,
+    pub(crate) role_arn: Input<String>,
+    pub(crate) traffic: TrafficType,
+}
+
+#[async_trait]
+impl Resource for FlowLog {
+    crate::node_identity!(KIND_FLOW_LOG, "ec2");
+    fn dependencies(&self) -> Vec<NodeId> {
+        [
+            self.vpc_id.dependency(),
+            self.log_group.dependency(),
+            self.role_arn.dependency(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+    fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields {
+        let mut f = Fields::new();
+        f.insert(
+            "vpc_id".into(),
+            Field::new(self.vpc_id.plan_value(inputs)).force_new(),
+        );
+        f.insert(
+            "log_group_name".into(),
+            Field::new(self.log_group.plan_value(inputs)).force_new(),
+        );
+        f.insert(
+            "deliver_logs_permission_arn".into(),
+            Field::new(self.role_arn.plan_value(inputs)).force_new(),
+        );
+        f.insert(
+            "traffic_type".into(),
+            Field::new(Value::str(self.traffic.as_str())).force_new(),
+        );
+        f.insert("tags".into(), ec2::tags_field(env, &self.logical));
+        f
+    }
+    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
+        let out = ec2::client(ctx)
+            .describe_flow_logs()
+            .set_filter(Some(ec2::owner_filters(ctx.env(), &self.logical)))
+            .send()
+            .await
+            .map_err(|e| Error::aws(self.id(), "DescribeFlowLogs", &e))?;
+        let Some(fl) = ec2::single(&self.id(), out.flow_logs().to_vec(), |f| {
+            f.flow_log_id().unwrap_or("").to_string()
+        })?
+        else {
+            return Ok(None);
+        };
+        let id = fl.flow_log_id().unwrap_or_default().to_string();
+        let mut o = Observed {
+            physical_id: id.clone(),
+            ..Observed::default()
+        };
+        o.fields.insert(
+            "vpc_id".into(),
+            Value::str(fl.resource_id().unwrap_or_default()),
+        );
+        o.fields.insert(
+            "log_group_name".into(),
+            Value::str(fl.log_group_name().unwrap_or_default()),
+        );
+        o.fields.insert(
+            "deliver_logs_permission_arn".into(),
+            Value::str(fl.deliver_logs_permission_arn().unwrap_or_default()),
+        );
+        o.fields.insert(
+            "traffic_type".into(),
+            Value::str(fl.traffic_type().map(|t| t.as_str()).unwrap_or_default()),
+        );
+        o.fields.insert(
+            "tags".into(),
+            ec2::tags_value(ctx.env(), &self.logical, fl.tags()),
+        );
+        o.outputs.insert("flow_log_id".into(), id.into());
+        Ok(Some(o))
+    }
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
+        let rid = self.id();
+        let vpc = resolve(&self.vpc_id, inputs, &rid)?;
+        let group = resolve(&self.log_group, inputs, &rid)?;
+        let role = resolve(&self.role_arn, inputs, &rid)?;
+        let ec2c = ec2::client(ctx);
+        let out = guard
+            .call("CreateFlowLogs", async {
+                ec2c.create_flow_logs()
+                    .resource_type(FlowLogsResourceType::Vpc)
+                    .resource_ids(&vpc)
+                    .traffic_type(self.traffic.clone())
+                    .log_destination_type(LogDestinationType::CloudWatchLogs)
+                    .log_group_name(&group)
+                    .deliver_logs_permission_arn(&role)
+                    .tag_specifications(ec2::tag_spec(
+                        ResourceType::VpcFlowLog,
+                        ctx.env(),
+                        &self.logical,
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| Error::aws(&rid, "CreateFlowLogs", &e))
+            })
+            .await?;
+        if let Some(u) = out.unsuccessful().first() {
+            return Err(Error::Aws {
+                resource: rid.to_string(),
+                operation: "CreateFlowLogs".into(),
+                code: u
+                    .error()
+                    .and_then(|e| e.code())
+                    .unwrap_or("Unsuccessful")
+                    .into(),
+                message: u
+                    .error()
+                    .and_then(|e| e.message())
+                    .unwrap_or("flow log not created")
+                    .into(),
+            });
+        }
+        ec2::reobserve(self, ctx, inputs).await
+    }
+    async fn update(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        observed: &Observed,
+        diffs: &[FieldDiff],
+        guard: &Guard,
+    ) -> Result<Observed> {
+        ec2::update_tags(ctx, &self.id(), observed, diffs, guard).await?;
+        ec2::reobserve(self, ctx, inputs).await
+    }
+    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
+        let ec2c = ec2::client(ctx);
+        let rid = self.id();
+        ec2::gone_ok(
+            guard
+                .call("DeleteFlowLogs", async {
+                    ec2c.delete_flow_logs()
+                        .flow_log_ids(&observed.physical_id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| Error::aws(&rid, "DeleteFlowLogs", &e))
+                })
+                .await,
+            &["InvalidFlowLogId.NotFound"],
+        )
+    }
+}

@@ -1,0 +1,123 @@
+//! Turns skyforge's progress events into spinners (on a terminal) or log lines.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use skyforge::core::wait::PROGRESS_TARGET;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+#[derive(Default)]
+struct Progress {
+    resource: String,
+    state: String,
+    target: String,
+    elapsed_ms: u64,
+    polls: u64,
+    done: bool,
+    failed: bool,
+}
+
+impl Visit for Progress {
+    fn record_str(&mut self, f: &Field, v: &str) {
+        match f.name() {
+            "resource" => self.resource = v.to_string(),
+            "state" => self.state = v.to_string(),
+            "target" => self.target = v.to_string(),
+            _ => {}
+        }
+    }
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        match f.name() {
+            "elapsed_ms" => self.elapsed_ms = v,
+            "polls" => self.polls = v,
+            _ => {}
+        }
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        match f.name() {
+            "done" => self.done = v,
+            "failed" => self.failed = v,
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+struct ProgressLayer {
+    bars: Option<MultiProgress>,
+    active: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != PROGRESS_TARGET {
+            return;
+        }
+        let mut p = Progress::default();
+        event.record(&mut p);
+        // Something ready at the first look was never waited for: nothing to show.
+        if p.done && p.polls <= 1 {
+            return;
+        }
+        let secs = p.elapsed_ms as f64 / 1000.0;
+        let Some(multi) = &self.bars else {
+            let what = if p.done {
+                format!("{} after {secs:.1} s", p.target)
+            } else if p.failed {
+                format!("FAILED in state {} after {secs:.1} s", p.state)
+            } else {
+                format!("{} (waiting for {}, {secs:.1} s)", p.state, p.target)
+            };
+            eprintln!("  {}: {what}", p.resource);
+            return;
+        };
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = active.entry(p.resource.clone()).or_insert_with(|| {
+            let b = multi.add(ProgressBar::new_spinner());
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.set_prefix(p.resource.clone());
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        if p.done || p.failed {
+            let msg = if p.done {
+                format!("{} after {secs:.1} s", p.target)
+            } else {
+                format!("failed: {} after {secs:.1} s", p.state)
+            };
+            bar.finish_with_message(msg);
+            active.remove(&p.resource);
+        } else {
+            bar.set_message(format!("{} -> {} ({secs:.1} s)", p.state, p.target));
+        }
+    }
+}
+
+/// Install the output: progress as spinners when `terminal`, else as lines on stderr; other
+/// events per `RUST_LOG` (default: warnings).
+pub fn init_output(terminal: bool) {
+    let progress = ProgressLayer {
+        bars: terminal.then(MultiProgress::new),
+        active: Mutex::new(HashMap::new()),
+    };
+    let log = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")));
+    let _ = tracing_subscriber::registry()
+        .with(
+            progress.with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target(PROGRESS_TARGET, tracing::Level::INFO),
+            ),
+        )
+        .with(log)
+        .try_init();
+}

@@ -1,0 +1,41 @@
+//! The README's first command, as a test: the demo binary against the emulator applies the
+//! demo stack, plans again with no changes, writes its outputs and destroys everything.
+//! Needs `AWS_ENDPOINT_URL` (run through `bash scripts/test.sh`); fails loudly without it.
+
+use std::process::Command;
+
+#[test]
+fn demo_deploy_applies_converges_outputs_and_destroys() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        !endpoint.is_empty(),
+        "AWS_ENDPOINT_URL is not set: run through `bash scripts/test.sh`"
+    );
+    let dir = std::env::temp_dir().join(format!("skyforge-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let outputs = dir.join("outputs.json");
+    // A project of its own, so a demo run by hand at the same time does not interfere.
+    let project = format!("demot{}", std::process::id() % 100_000);
+    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["demo", "--project", &project, "--outputs"])
+        .arg(&outputs)
+        .output()
+        .expect("run the demo binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("Second plan: no changes."), "{stdout}");
+    assert!(stdout.contains("Destroy complete: 32 deleted."), "{stdout}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outputs).unwrap()).unwrap();
+    for (key, prefix) in [
+        ("main.vpc_id", "vpc-"),
+        ("main.subnet.public.1", "subnet-"),
+        ("main.subnet.data.2", "subnet-"),
+        ("app.security_group_id", "sg-"),
+    ] {
+        let v = written[key].as_str().unwrap_or_default();
+        assert!(v.starts_with(prefix), "output {key} = {v:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
