@@ -9,6 +9,14 @@ start=$(date +%s)
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+# A user adding one crate pays only for the SDK crates it calls.
+for crate in skyforge-secrets skyforge-registry; do
+  if cargo tree -p "$crate" -e normal --prefix none | grep -q '^aws-sdk-ec2 '; then
+    echo "test.sh: $crate pulls in aws-sdk-ec2" >&2
+    exit 1
+  fi
+done
+echo "test.sh: skyforge-secrets and skyforge-registry do not depend on aws-sdk-ec2"
 # Build everything before the emulator starts, so it is not kept waiting on the compiler.
 # (This also builds the example binaries: the demo deploy runs as a test, examples/tests/demo.rs.)
 cargo test --workspace --no-run --quiet

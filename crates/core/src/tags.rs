@@ -100,6 +100,35 @@ pub fn is_owned_by(observed: &Tags, env: &Environment) -> bool {
         .all(|(k, v)| observed.get(k) == Some(v))
 }
 
+/// Refuse a resource found by its deterministic name that does not carry `env`'s ownership
+/// tags: it belongs to someone else, and skyforge must not adopt or change it.
+pub fn ensure_owned(
+    found: &Tags,
+    env: &Environment,
+    resource: &crate::plan::ResourceId,
+    physical_id: &str,
+) -> Result<()> {
+    if is_owned_by(found, env) {
+        return Ok(());
+    }
+    let detail = match found.get(STACK) {
+        Some(other) => format!("it is owned by stack {other}"),
+        None => "it exists without this stack's ownership tags".to_string(),
+    };
+    Err(Error::NotOwned {
+        resource: resource.clone(),
+        physical_id: physical_id.to_string(),
+        detail,
+    })
+}
+
+/// The tags held in an observed `tags` field (see [`managed_view`]); empty when absent.
+pub fn from_field(v: Option<&crate::plan::Value>) -> Tags {
+    v.and_then(crate::plan::Value::known)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
 /// The changes that make `observed` match `desired` over the keys skyforge manages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagDiff {

@@ -79,10 +79,7 @@ pub(crate) async fn sync_tags(
     observed: Option<&Value>,
 ) -> Result<()> {
     let desired = desired_tags(env, &rid.logical_id);
-    let current: Tags = observed
-        .and_then(Value::known)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
+    let current: Tags = tags::from_field(observed);
     let d = tags::diff_tags(&desired, &current);
     if !d.set.is_empty() {
         guard

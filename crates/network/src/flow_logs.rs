@@ -112,13 +112,7 @@ impl Resource for LogGroup {
             .tags()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        if !tags::is_owned_by(&observed_tags, ctx.env()) {
-            return Err(Error::NotOwned {
-                resource: self.id(),
-                physical_id: name,
-                detail: "the log group exists without this stack's ownership tags".into(),
-            });
-        }
+        tags::ensure_owned(&observed_tags, ctx.env(), &self.id(), &name)?;
         let mut o = Observed {
             physical_id: name.clone(),
             ..Observed::default()
@@ -363,13 +357,7 @@ impl Resource for FlowLogRole {
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
-        if !tags::is_owned_by(&observed_tags, ctx.env()) {
-            return Err(Error::NotOwned {
-                resource: self.id(),
-                physical_id: name,
-                detail: "the role exists without this stack's ownership tags".into(),
-            });
-        }
+        tags::ensure_owned(&observed_tags, ctx.env(), &self.id(), &name)?;
         let policy = match iam
             .get_role_policy()
             .role_name(&name)

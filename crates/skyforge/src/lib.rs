@@ -17,3 +17,11 @@ pub use skyforge_core::{Context, Environment, Error, Plan, Result, Stack, Stage}
 /// VPC, subnets, gateways, routes and security groups (feature `network`).
 #[cfg(feature = "network")]
 pub use skyforge_network as network;
+
+/// Secrets Manager secrets and SSM parameters (feature `secrets`).
+#[cfg(feature = "secrets")]
+pub use skyforge_secrets as secrets;
+
+/// ECR repositories (feature `registry`).
+#[cfg(feature = "registry")]
+pub use skyforge_registry as registry;

@@ -3,5 +3,6 @@
 
 mod emulator;
 mod network;
+mod secrets_registry;
 mod smoke;
 mod validation;

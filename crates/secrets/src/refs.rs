@@ -1,0 +1,101 @@
+//! Typed references to secrets for ECS task definitions and the IAM policy of the execution
+//! role that reads them.
+
+use std::collections::BTreeSet;
+
+use skyforge_core::{Inputs, NodeId, Ref};
+
+/// Which store a reference points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SecretKind {
+    /// Secrets Manager.
+    SecretsManager,
+    /// SSM Parameter Store.
+    Parameter,
+}
+
+/// A reference to a secret value that ECS injects into a container (never as plain text in the
+/// task definition).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretRef {
+    kind: SecretKind,
+    node: NodeId,
+    arn: Ref<String>,
+    json_key: Option<String>,
+}
+
+impl SecretRef {
+    pub(crate) fn new(
+        kind: SecretKind,
+        node: NodeId,
+        arn: Ref<String>,
+        json_key: Option<String>,
+    ) -> Self {
+        SecretRef {
+            kind,
+            node,
+            arn,
+            json_key,
+        }
+    }
+    /// The store.
+    pub fn kind(&self) -> SecretKind {
+        self.kind
+    }
+    /// The node holding the secret (a task definition depends on it).
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+    /// The secret's or parameter's ARN.
+    pub fn arn(&self) -> Ref<String> {
+        self.arn
+    }
+    /// The JSON key, for a reference to one key of a JSON secret.
+    pub fn json_key(&self) -> Option<&str> {
+        self.json_key.as_deref()
+    }
+    /// The `valueFrom` of an ECS secret: the ARN, or `arn:KEY::` for one JSON key. `None` while
+    /// the secret is not created.
+    pub fn value_from(&self, inputs: &Inputs) -> Option<String> {
+        let arn = inputs.get(&self.arn)?;
+        Some(match &self.json_key {
+            Some(k) => format!("{arn}:{k}::"),
+            None => arn,
+        })
+    }
+    /// The IAM action reading it.
+    pub fn read_action(&self) -> &'static str {
+        match self.kind {
+            SecretKind::SecretsManager => "secretsmanager:GetSecretValue",
+            SecretKind::Parameter => "ssm:GetParameters",
+        }
+    }
+}
+
+/// The IAM statements that let an ECS execution role read exactly these secrets (the ARNs, no
+/// wildcard), grouped by action. `None` while any of them is not created.
+pub fn read_policy_statements(refs: &[SecretRef], inputs: &Inputs) -> Option<serde_json::Value> {
+    let mut by_action: Vec<(&'static str, BTreeSet<String>)> = Vec::new();
+    for r in refs {
+        let arn = inputs.get(&r.arn)?;
+        match by_action.iter_mut().find(|(a, _)| *a == r.read_action()) {
+            Some((_, arns)) => {
+                arns.insert(arn);
+            }
+            None => by_action.push((r.read_action(), BTreeSet::from([arn]))),
+        }
+    }
+    by_action.sort();
+    Some(serde_json::Value::Array(
+        by_action
+            .into_iter()
+            .map(|(action, arns)| {
+                serde_json::json!({
+                    "Effect": "Allow",
+                    "Action": [action],
+                    "Resource": arns.into_iter().collect::<Vec<_>>()
+                })
+            })
+            .collect(),
+    ))
+}
