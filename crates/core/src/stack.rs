@@ -222,6 +222,34 @@ impl Stack {
             .collect()
     }
 
+    /// Digest of each resource's spec (desired fields without inputs), by `kind.logical_id`:
+    /// what the state records as "the spec last applied".
+    pub fn resource_digests(&self) -> BTreeMap<String, String> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let fields = n.desired(&self.env, &Inputs::none());
+                let mut h = Sha256::new();
+                for (k, f) in &fields {
+                    h.update(k.as_bytes());
+                    h.update(
+                        serde_json::to_string(&f.value)
+                            .unwrap_or_default()
+                            .as_bytes(),
+                    );
+                    h.update([u8::from(f.force_new), u8::from(f.ignore_drift)]);
+                }
+                let d: String = h
+                    .finalize()
+                    .iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                (n.id().to_string(), d)
+            })
+            .collect()
+    }
+
     fn inputs_for(&self, i: usize, states: &[Option<NodeState>]) -> Inputs {
         let mut inputs = Inputs::none();
         for d in self.nodes[i].dependencies() {

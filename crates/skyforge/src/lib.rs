@@ -25,3 +25,7 @@ pub use skyforge_secrets as secrets;
 /// ECR repositories (feature `registry`).
 #[cfg(feature = "registry")]
 pub use skyforge_registry as registry;
+
+/// Locks, the state document and journaled runs (feature `state`).
+#[cfg(feature = "state")]
+pub use skyforge_state as state;

@@ -5,4 +5,5 @@ mod emulator;
 mod network;
 mod secrets_registry;
 mod smoke;
+mod state;
 mod validation;

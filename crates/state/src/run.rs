@@ -1,0 +1,201 @@
+//! Locked, journaled runs: what `Stack::apply` becomes with a state backend.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use skyforge_core::{ApplyReport, Context, Plan, PlanMode, ResourceId, RunHooks, Stack, Warning};
+
+use crate::document::{JournalEntry, JournalStatus, ResourceRecord, StateDocument};
+use crate::error::{Error, Result};
+use crate::lock::{Clock, HeldLock, Locker, SystemClock};
+use crate::store::StateStore;
+
+/// A state store and a locker: everything a guarded run needs.
+#[derive(Clone)]
+pub struct Backend {
+    /// Where the state lives.
+    pub store: Arc<dyn StateStore>,
+    /// Who guards it.
+    pub locker: Locker,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("store", &self.store.describe())
+            .field("locker", &self.locker)
+            .finish()
+    }
+}
+
+/// The run hooks: check the lock, then journal the intent, before every mutating call; journal
+/// the outcome after it.
+struct Journal {
+    lock: HeldLock,
+    store: Arc<dyn StateStore>,
+    doc: tokio::sync::Mutex<StateDocument>,
+    run_id: String,
+    clock: SystemClock,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+fn guard_error(resource: &ResourceId, operation: &str, e: Error) -> skyforge_core::Error {
+    skyforge_core::Error::Guard {
+        resource: resource.clone(),
+        operation: operation.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+#[async_trait]
+impl RunHooks for Journal {
+    async fn before_mutation(
+        &self,
+        resource: &ResourceId,
+        operation: &str,
+    ) -> skyforge_core::Result<()> {
+        self.lock
+            .check()
+            .map_err(|e| guard_error(resource, operation, e))?;
+        let mut doc = self.doc.lock().await;
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        doc.journal.push(JournalEntry {
+            run_id: self.run_id.clone(),
+            seq,
+            resource: resource.to_string(),
+            operation: operation.to_string(),
+            status: JournalStatus::Intent,
+            at_ms: self.clock.now_ms(),
+        });
+        doc.serial += 1;
+        self.store
+            .save(&doc)
+            .await
+            .map_err(|e| guard_error(resource, operation, e))
+    }
+    async fn after_mutation(
+        &self,
+        resource: &ResourceId,
+        operation: &str,
+        succeeded: bool,
+    ) -> skyforge_core::Result<()> {
+        let mut doc = self.doc.lock().await;
+        let key = resource.to_string();
+        let seq = doc
+            .journal
+            .iter()
+            .rev()
+            .find(|e| {
+                e.run_id == self.run_id
+                    && e.resource == key
+                    && e.operation == operation
+                    && e.status == JournalStatus::Intent
+            })
+            .map(|e| e.seq)
+            .unwrap_or_default();
+        doc.journal.push(JournalEntry {
+            run_id: self.run_id.clone(),
+            seq,
+            resource: key,
+            operation: operation.to_string(),
+            status: if succeeded {
+                JournalStatus::Done
+            } else {
+                JournalStatus::Failed
+            },
+            at_ms: self.clock.now_ms(),
+        });
+        doc.serial += 1;
+        self.store
+            .save(&doc)
+            .await
+            .map_err(|e| guard_error(resource, operation, e))
+    }
+}
+
+/// Plan with the state's knowledge: calls an earlier run started and never finished become
+/// warnings (the resource may half-exist; observation shows what is there).
+pub async fn plan(stack: &Stack, ctx: &Context, backend: &Backend) -> Result<Plan> {
+    let mut plan = stack.plan(ctx).await?;
+    if let Some(doc) = backend.store.load().await? {
+        annotate(&mut plan, &doc);
+    }
+    Ok(plan)
+}
+
+/// Add the unfinished calls of `doc` to `plan`'s warnings.
+pub fn annotate(plan: &mut Plan, doc: &StateDocument) {
+    for e in doc.unfinished() {
+        plan.warnings.push(Warning {
+            resource: None,
+            message: format!(
+                "an earlier run stopped during {} of {} (run {}): it may half-exist; this plan is based on what observation found",
+                e.operation, e.resource, e.run_id
+            ),
+        });
+    }
+}
+
+/// Apply `plan` under the lock: refused at once if another run holds it; every mutating call
+/// journaled; the lock released on success and on error (not on a crash: its lease expires).
+/// On success the state records each resource's outputs and spec digest and the stack outputs,
+/// and the journal of clean runs is cleared.
+pub async fn apply(
+    stack: &Stack,
+    ctx: &Context,
+    plan: &Plan,
+    backend: &Backend,
+) -> Result<ApplyReport> {
+    let operation = match plan.mode {
+        PlanMode::Apply => "apply",
+        PlanMode::Destroy => "destroy",
+    };
+    let lock = backend.locker.acquire(&stack.name(), operation).await?;
+    let loaded = match backend.store.load().await {
+        Ok(d) => d,
+        Err(e) => {
+            lock.release().await?;
+            return Err(e);
+        }
+    };
+    let doc = loaded.unwrap_or_else(|| StateDocument::new(stack.name()));
+    let journal = Arc::new(Journal {
+        lock,
+        store: backend.store.clone(),
+        doc: tokio::sync::Mutex::new(doc),
+        run_id: uuid::Uuid::new_v4().to_string(),
+        clock: SystemClock,
+        seq: std::sync::atomic::AtomicU64::new(0),
+    });
+    let result = stack.apply_with_hooks(ctx, plan, journal.clone()).await;
+    let mut doc = journal.doc.lock().await.clone();
+    if let Ok(report) = &result {
+        let digests = stack.resource_digests();
+        doc.resources.clear();
+        if plan.mode == PlanMode::Apply {
+            for (id, outputs) in &report.resources {
+                doc.resources.insert(
+                    id.clone(),
+                    ResourceRecord {
+                        outputs: outputs.clone(),
+                        spec_digest: digests.get(id).cloned().unwrap_or_default(),
+                    },
+                );
+            }
+            doc.outputs = report.outputs.clone();
+        } else {
+            doc.outputs.clear();
+        }
+        // Nothing of this or earlier runs is left half-done: the plan observed everything.
+        doc.journal.clear();
+    }
+    doc.serial += 1;
+    let saved = backend.store.save(&doc).await;
+    let journal = Arc::try_unwrap(journal).map_err(|_| Error::LockLost {
+        stack: stack.name(),
+        reason: "run hooks still in use after the run".into(),
+    })?;
+    journal.lock.release().await?;
+    saved?;
+    Ok(result?)
+}

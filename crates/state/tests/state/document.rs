@@ -1,0 +1,106 @@
+use skyforge_state::{
+    Error, FileLock, JournalEntry, JournalStatus, LocalStore, Locker, SCHEMA_VERSION,
+    StateDocument, StateStore,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn sample() -> StateDocument {
+    let mut d = StateDocument::new("alva-staging");
+    d.serial = 7;
+    d.resources.insert(
+        "vpc.main".into(),
+        skyforge_state::ResourceRecord {
+            outputs: [("vpc_id".to_string(), serde_json::json!("vpc-0abc"))].into(),
+            spec_digest: "d1".into(),
+        },
+    );
+    d.journal.push(JournalEntry {
+        run_id: "r1".into(),
+        seq: 0,
+        resource: "nat_gateway.main-nat-1".into(),
+        operation: "CreateNatGateway".into(),
+        status: JournalStatus::Intent,
+        at_ms: 1,
+    });
+    d
+}
+
+#[test]
+fn round_trip_and_unfinished_calls() {
+    let d = sample();
+    let back = StateDocument::from_bytes(&d.to_bytes(), "mem").unwrap();
+    assert_eq!(back, d);
+    assert_eq!(back.unfinished().len(), 1);
+    let mut done = d.clone();
+    done.journal.push(JournalEntry {
+        status: JournalStatus::Done,
+        ..d.journal[0].clone()
+    });
+    assert!(done.unfinished().is_empty());
+}
+
+#[test]
+fn a_hand_edit_or_torn_write_is_detected() {
+    let bytes = sample().to_bytes();
+    let edited = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replace("vpc-0abc", "vpc-0abd");
+    let e = StateDocument::from_bytes(edited.as_bytes(), "state.json").unwrap_err();
+    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("digest does not match"), "{e}");
+    let torn = &bytes[..bytes.len() / 2];
+    let e = StateDocument::from_bytes(torn, "state.json").unwrap_err();
+    assert!(e.to_string().contains("not JSON"), "{e}");
+}
+
+#[test]
+fn version_one_documents_are_migrated_and_newer_ones_refused() {
+    let v1 = serde_json::json!({
+        "version": 1,
+        "stack": "delivery-test",
+        "serial": 3,
+        "resources": [{"id": "subnet.main-public-1", "outputs": {"subnet_id": "subnet-1"}, "spec_hash": "h"}],
+        "outputs": {"main.vpc_id": "vpc-1"}
+    });
+    let d = StateDocument::from_bytes(v1.to_string().as_bytes(), "old.json").unwrap();
+    assert_eq!(d.stack, "delivery-test");
+    assert_eq!(
+        d.resources["subnet.main-public-1"].outputs["subnet_id"],
+        "subnet-1"
+    );
+    assert_eq!(d.resources["subnet.main-public-1"].spec_digest, "h");
+    // Written back in the current schema.
+    let v: serde_json::Value = serde_json::from_slice(&d.to_bytes()).unwrap();
+    assert_eq!(v["schema_version"], SCHEMA_VERSION);
+    let newer = serde_json::json!({"schema_version": SCHEMA_VERSION + 1, "document": {}});
+    let e = StateDocument::from_bytes(newer.to_string().as_bytes(), "new.json").unwrap_err();
+    assert!(matches!(e, Error::NewerSchema { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn local_store_and_file_lock() {
+    let dir = std::env::temp_dir().join(format!("skyforge-state-{}", std::process::id()));
+    let store = LocalStore::new(dir.join("alva-staging.state.json"));
+    assert!(store.load().await.unwrap().is_none());
+    store.save(&sample()).await.unwrap();
+    assert_eq!(store.load().await.unwrap().unwrap(), sample());
+
+    let a = Locker::new(
+        Arc::new(FileLock::new(dir.join("alva-staging.lock"))),
+        Duration::from_secs(30),
+    )
+    .with_holder("alice@host");
+    let b = Locker::new(
+        Arc::new(FileLock::new(dir.join("alva-staging.lock"))),
+        Duration::from_secs(30),
+    )
+    .with_holder("bob@host");
+    let held = a.acquire("alva-staging", "apply").await.unwrap();
+    let e = b.acquire("alva-staging", "apply").await.unwrap_err();
+    assert!(e.to_string().contains("alice@host"), "{e}");
+    held.release().await.unwrap();
+    let held = b.acquire("alva-staging", "apply").await.unwrap();
+    held.release().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

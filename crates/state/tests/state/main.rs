@@ -1,0 +1,6 @@
+//! skyforge-state tests that need no network: locks on tokio's paused clock, the document's
+//! schema and integrity, the file lock and store, journaled runs.
+
+mod document;
+mod locks;
+mod runs;

@@ -1,0 +1,162 @@
+//! Journaled runs over an in-memory resource.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use skyforge_core::{
+    Context, Environment, Field, FieldDiff, Fields, Guard, Inputs, Observed, Resource, ResourceId,
+    Result, Stack, Stage, Value,
+};
+use skyforge_state::{
+    Backend, JournalStatus, LocalStore, LockBackend, Locker, MemoryLock, StateStore,
+};
+
+#[derive(Default)]
+struct World {
+    things: Mutex<BTreeMap<String, u32>>,
+}
+
+struct Thing {
+    name: String,
+    world: Arc<World>,
+    slow: Duration,
+}
+
+#[async_trait]
+impl Resource for Thing {
+    fn id(&self) -> ResourceId {
+        ResourceId::new("thing", &self.name)
+    }
+    fn service(&self) -> &'static str {
+        "things"
+    }
+    fn desired(&self, _: &Environment, _: &Inputs) -> Fields {
+        [("size".to_string(), Field::new(Value::of(1)))].into()
+    }
+    async fn observe(&self, _: &Context, _: &Inputs) -> Result<Option<Observed>> {
+        Ok(self
+            .world
+            .things
+            .lock()
+            .unwrap()
+            .get(&self.name)
+            .map(|s| Observed {
+                physical_id: format!("t-{}", self.name),
+                fields: [("size".to_string(), Value::of(*s))].into(),
+                outputs: [(
+                    "id".to_string(),
+                    serde_json::json!(format!("t-{}", self.name)),
+                )]
+                .into(),
+            }))
+    }
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
+        tokio::time::sleep(self.slow).await;
+        guard
+            .call("CreateThing", async {
+                self.world
+                    .things
+                    .lock()
+                    .unwrap()
+                    .insert(self.name.clone(), 1);
+                Ok(())
+            })
+            .await?;
+        Ok(self.observe(ctx, inputs).await?.unwrap())
+    }
+    async fn update(
+        &self,
+        c: &Context,
+        i: &Inputs,
+        _: &Observed,
+        _: &[FieldDiff],
+        _: &Guard,
+    ) -> Result<Observed> {
+        Ok(self.observe(c, i).await?.unwrap())
+    }
+    async fn delete(&self, _: &Context, _: &Observed, guard: &Guard) -> Result<()> {
+        guard
+            .call("DeleteThing", async {
+                self.world.things.lock().unwrap().remove(&self.name);
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn ctx(env: &Environment) -> Context {
+    let sdk = aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    Context::from_sdk_config(env.clone(), sdk)
+}
+
+fn stack(world: &Arc<World>, slow: Duration) -> (Stack, Environment) {
+    let env = Environment::new("alva", Stage::Staging).region("us-east-1");
+    let mut s = Stack::new(env.clone());
+    for n in ["a", "b", "c"] {
+        s.add_resource(Thing {
+            name: n.into(),
+            world: world.clone(),
+            slow,
+        });
+    }
+    (s, env)
+}
+
+#[tokio::test]
+async fn a_run_records_outputs_and_leaves_a_clean_journal() {
+    let dir = std::env::temp_dir().join(format!("skyforge-run-{}", std::process::id()));
+    let world = Arc::new(World::default());
+    let (s, env) = stack(&world, Duration::ZERO);
+    let ctx = ctx(&env);
+    let store = Arc::new(LocalStore::new(dir.join("state.json")));
+    let backend = Backend {
+        store: store.clone(),
+        locker: Locker::new(Arc::new(MemoryLock::default()), Duration::from_secs(30)),
+    };
+    let plan = skyforge_state::plan(&s, &ctx, &backend).await.unwrap();
+    skyforge_state::apply(&s, &ctx, &plan, &backend)
+        .await
+        .unwrap();
+    let doc = store.load().await.unwrap().unwrap();
+    assert_eq!(doc.resources.len(), 3);
+    assert_eq!(doc.resources["thing.a"].outputs["id"], "t-a");
+    assert!(doc.journal.is_empty());
+    assert!(
+        backend.locker.status().await.unwrap().is_none(),
+        "lock released"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_lock_stops_the_run_before_its_next_mutating_call_and_the_journal_says_so() {
+    let dir = std::env::temp_dir().join(format!("skyforge-lost-{}", std::process::id()));
+    let world = Arc::new(World::default());
+    // Each create waits 20 s; the lease is 30 s, renewed every 10 s, and renewals fail.
+    let (s, env) = stack(&world, Duration::from_secs(20));
+    let s = s.with_limits(skyforge_core::ConcurrencyLimits::uniform(1));
+    let ctx = ctx(&env);
+    let store = Arc::new(LocalStore::new(dir.join("state.json")));
+    let lock = Arc::new(MemoryLock::default());
+    *lock.fail_renewals.lock().unwrap() = 100;
+    let backend = Backend {
+        store: store.clone(),
+        locker: Locker::new(lock.clone(), Duration::from_secs(30)),
+    };
+    let plan = s.plan(&ctx).await.unwrap();
+    let e = skyforge_state::apply(&s, &ctx, &plan, &backend)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("lock"), "{e}");
+    // No create got through: the first mutating call came after the failed renewal.
+    assert!(world.things.lock().unwrap().is_empty());
+    // The lock was released on error.
+    assert!(LockBackend::read(&*lock).await.unwrap().is_none());
+    let doc = store.load().await.unwrap().unwrap();
+    assert!(doc.journal.iter().all(|j| j.status != JournalStatus::Done));
+    std::fs::remove_dir_all(&dir).ok();
+}
