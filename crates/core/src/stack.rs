@@ -22,6 +22,8 @@ pub struct ApplyReport {
     pub outputs: BTreeMap<String, serde_json::Value>,
     /// Outputs of every resource, by `kind.logical_id`.
     pub resources: BTreeMap<String, Outputs>,
+    /// Physical id (`vpc-0abc`, an ARN, a name) of every resource that exists after the run.
+    pub physical_ids: BTreeMap<String, String>,
     /// How many resources were created, updated, replaced or deleted.
     pub changed: usize,
     /// When each resource's work started and ended, in milliseconds since the run started, by
@@ -483,6 +485,8 @@ impl Stack {
         let t0 = tokio::time::Instant::now();
         let timings: Arc<Mutex<Vec<Option<NodeTiming>>>> =
             Arc::new(Mutex::new(vec![None; self.nodes.len()]));
+        let physical: Arc<Mutex<Vec<Option<String>>>> =
+            Arc::new(Mutex::new(vec![None; self.nodes.len()]));
         let outcomes = executor::run(
             &deps,
             &services,
@@ -492,6 +496,7 @@ impl Stack {
             |i| {
                 let states = states.clone();
                 let timings = timings.clone();
+                let physical = physical.clone();
                 let hooks = hooks.clone();
                 let node = &self.nodes[i];
                 let p = planned[i];
@@ -521,23 +526,26 @@ impl Stack {
                             }
                         })?),
                     };
-                    let outputs = match (&p.action, observed) {
+                    let (physical_id, outputs) = match (&p.action, observed) {
                         (Action::Create { .. }, _) => {
-                            node.create(ctx, &inputs, &guard).await?.outputs
+                            let o = node.create(ctx, &inputs, &guard).await?;
+                            (Some(o.physical_id), o.outputs)
                         }
                         (Action::Update { diffs }, Some(o)) => {
-                            node.update(ctx, &inputs, &o, diffs, &guard).await?.outputs
+                            let o = node.update(ctx, &inputs, &o, diffs, &guard).await?;
+                            (Some(o.physical_id), o.outputs)
                         }
                         (Action::Replace { .. }, Some(o)) => {
                             node.delete(ctx, &o, &guard).await?;
-                            node.create(ctx, &inputs, &guard).await?.outputs
+                            let o = node.create(ctx, &inputs, &guard).await?;
+                            (Some(o.physical_id), o.outputs)
                         }
                         (Action::Delete, Some(o)) => {
                             node.delete(ctx, &o, &guard).await?;
-                            Outputs::new()
+                            (None, Outputs::new())
                         }
-                        (Action::NoOp, Some(o)) => o.outputs,
-                        (Action::NoOp, None) => Outputs::new(),
+                        (Action::NoOp, Some(o)) => (Some(o.physical_id), o.outputs),
+                        (Action::NoOp, None) => (None, Outputs::new()),
                         (_, None) => {
                             return Err(Error::Resource {
                                 resource: ids[i].to_string(),
@@ -547,6 +555,9 @@ impl Stack {
                             });
                         }
                     };
+                    if let Some(pid) = physical_id {
+                        physical.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(pid);
+                    }
                     let end_ms = t0.elapsed().as_millis() as u64;
                     timings.lock().unwrap_or_else(|p| p.into_inner())[i] =
                         Some(NodeTiming { start_ms, end_ms });
@@ -570,6 +581,12 @@ impl Stack {
             changed: planned.iter().filter(|p| p.action.is_change()).count(),
             ..ApplyReport::default()
         };
+        let physical = std::mem::take(&mut *physical.lock().unwrap_or_else(|p| p.into_inner()));
+        for (i, p) in physical.into_iter().enumerate() {
+            if let Some(p) = p {
+                report.physical_ids.insert(ids[i].to_string(), p);
+            }
+        }
         let timings = std::mem::take(&mut *timings.lock().unwrap_or_else(|p| p.into_inner()));
         for (i, t) in timings.into_iter().enumerate() {
             if let Some(t) = t {

@@ -14,6 +14,9 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// What the state knows of one resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceRecord {
+    /// Its physical id (`vpc-0abc`, an ARN, a name).
+    #[serde(default)]
+    pub physical_id: Option<String>,
     /// Its outputs (ids, ARNs); never secrets.
     pub outputs: BTreeMap<String, serde_json::Value>,
     /// Digest of the spec last applied.
@@ -160,6 +163,10 @@ fn migrate_v1(v: &serde_json::Value) -> Option<StateDocument> {
         doc.resources.insert(
             r.get("id")?.as_str()?.to_string(),
             ResourceRecord {
+                physical_id: r
+                    .get("physical_id")
+                    .and_then(|p| p.as_str())
+                    .map(str::to_string),
                 outputs: serde_json::from_value(r.get("outputs")?.clone()).ok()?,
                 spec_digest: r
                     .get("spec_hash")

@@ -177,6 +177,7 @@ pub async fn apply(
                 doc.resources.insert(
                     id.clone(),
                     ResourceRecord {
+                        physical_id: report.physical_ids.get(id).cloned(),
                         outputs: outputs.clone(),
                         spec_digest: digests.get(id).cloned().unwrap_or_default(),
                     },

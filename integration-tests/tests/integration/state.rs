@@ -359,7 +359,12 @@ async fn a_guarded_apply_refuses_a_concurrent_run_and_records_state() {
             .unwrap()
             .starts_with("arn:")
     );
-    assert!(doc.resources.contains_key("secret.cookie-secret"));
+    assert!(
+        doc.resources["secret.cookie-secret"]
+            .physical_id
+            .as_deref()
+            .is_some_and(|p| p.starts_with("arn:"))
+    );
     assert!(doc.journal.is_empty());
     assert!(locker.status().await.unwrap().is_none());
     let d = stack.plan_destroy(&t.ctx).await.unwrap();

@@ -11,6 +11,7 @@ fn sample() -> StateDocument {
     d.resources.insert(
         "vpc.main".into(),
         skyforge_state::ResourceRecord {
+            physical_id: Some("vpc-0abc".into()),
             outputs: [("vpc_id".to_string(), serde_json::json!("vpc-0abc"))].into(),
             spec_digest: "d1".into(),
         },
@@ -60,7 +61,7 @@ fn version_one_documents_are_migrated_and_newer_ones_refused() {
         "version": 1,
         "stack": "delivery-test",
         "serial": 3,
-        "resources": [{"id": "subnet.main-public-1", "outputs": {"subnet_id": "subnet-1"}, "spec_hash": "h"}],
+        "resources": [{"id": "subnet.main-public-1", "physical_id": "subnet-1", "outputs": {"subnet_id": "subnet-1"}, "spec_hash": "h"}],
         "outputs": {"main.vpc_id": "vpc-1"}
     });
     let d = StateDocument::from_bytes(v1.to_string().as_bytes(), "old.json").unwrap();
@@ -70,6 +71,10 @@ fn version_one_documents_are_migrated_and_newer_ones_refused() {
         "subnet-1"
     );
     assert_eq!(d.resources["subnet.main-public-1"].spec_digest, "h");
+    assert_eq!(
+        d.resources["subnet.main-public-1"].physical_id.as_deref(),
+        Some("subnet-1")
+    );
     // Written back in the current schema.
     let v: serde_json::Value = serde_json::from_slice(&d.to_bytes()).unwrap();
     assert_eq!(v["schema_version"], SCHEMA_VERSION);

@@ -124,6 +124,7 @@ async fn a_run_records_outputs_and_leaves_a_clean_journal() {
     let doc = store.load().await.unwrap().unwrap();
     assert_eq!(doc.resources.len(), 3);
     assert_eq!(doc.resources["thing.a"].outputs["id"], "t-a");
+    assert_eq!(doc.resources["thing.a"].physical_id.as_deref(), Some("t-a"));
     assert!(doc.journal.is_empty());
     assert!(
         backend.locker.status().await.unwrap().is_none(),
