@@ -1,6 +1,8 @@
 //! The driver shared by the example binaries: a small command line (`plan`, `apply`,
-//! `destroy`, `demo`), progress display, and the plan / apply / re-plan / outputs / destroy
-//! cycle. Copy an example binary as the starting point of your own deploy tool.
+//! `destroy`, `demo`, `force-unlock`), progress display, the plan / apply / re-plan / outputs /
+//! destroy cycle, and the state backend every mutating run goes through (locked and journaled:
+//! local files under `.skyforge/` by default, S3 with an S3 or DynamoDB lock on request). Copy an
+//! example binary as the starting point of your own deploy tool.
 #![warn(missing_docs)]
 
 mod progress;
@@ -8,8 +10,16 @@ mod progress;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use skyforge::core::{Context, Environment, Error, Plan, Stack, Stage};
+use skyforge::core::{Context, Environment, Plan, Stack, Stage};
+use skyforge::state::{
+    Backend, DynamoDbLock, FileLock, LocalStore, Locker, S3Lock, S3Store, StateStore,
+};
+
+/// Errors of a run: the engine's, the state's, or the command line's.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 pub use progress::init_output;
 
@@ -24,6 +34,16 @@ pub struct Options {
     pub outputs: Option<PathBuf>,
     /// Print plans as JSON instead of text.
     pub json: bool,
+    /// Local state and lock files (when no bucket is given): `.skyforge` by default.
+    pub state_dir: PathBuf,
+    /// Keep state in this S3 bucket (`skyforge/<stack>.json`), locked in S3 or in `lock_table`.
+    pub state_bucket: Option<String>,
+    /// Lock in this DynamoDB table (`LockID` key) instead of S3.
+    pub lock_table: Option<String>,
+    /// Create the bucket and table first (idempotent).
+    pub bootstrap: bool,
+    /// The lock id for `force-unlock`.
+    pub unlock_id: Option<String>,
 }
 
 /// The subcommand.
@@ -37,14 +57,19 @@ pub enum Command {
     Destroy,
     /// Apply, plan again (must show no changes), print outputs, destroy.
     Demo,
+    /// Remove a stale lock, given its exact id.
+    ForceUnlock,
 }
 
-const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json]";
+const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo|force-unlock LOCK_ID] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json] [--state-dir DIR | --state-bucket BUCKET [--lock-table TABLE] [--bootstrap]]";
 
 /// Parse `std::env::args()`; `project` and `stage` are the binary's defaults.
 pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     let mut command = Command::Demo;
+    let mut unlock_id = None;
+    let mut state_dir = PathBuf::from(".skyforge");
+    let (mut state_bucket, mut lock_table, mut bootstrap) = (None, None, false);
     let (mut project, mut stage) = (default_project.to_string(), default_stage);
     let (mut owner, mut region, mut outputs, mut json) = (None, None, None, false);
     while let Some(a) = args.next() {
@@ -57,6 +82,14 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
             "apply" => command = Command::Apply,
             "destroy" => command = Command::Destroy,
             "demo" => command = Command::Demo,
+            "force-unlock" => {
+                command = Command::ForceUnlock;
+                unlock_id = Some(value("force-unlock")?);
+            }
+            "--state-dir" => state_dir = PathBuf::from(value("--state-dir")?),
+            "--state-bucket" => state_bucket = Some(value("--state-bucket")?),
+            "--lock-table" => lock_table = Some(value("--lock-table")?),
+            "--bootstrap" => bootstrap = true,
             "--project" => project = value("--project")?,
             "--stage" => stage = Stage::parse(&value("--stage")?).map_err(|e| e.to_string())?,
             "--owner" => owner = Some(value("--owner")?),
@@ -75,11 +108,52 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
         .or_else(|| std::env::var("AWS_REGION").ok())
         .unwrap_or_else(|| "us-east-1".into());
     env = env.region(region).ephemeral(command == Command::Demo);
+    if lock_table.is_some() && state_bucket.is_none() {
+        return Err(format!("--lock-table needs --state-bucket\n{USAGE}"));
+    }
     Ok(Options {
         command,
         env,
         outputs,
         json,
+        state_dir,
+        state_bucket,
+        lock_table,
+        bootstrap,
+        unlock_id,
+    })
+}
+
+/// The state backend the options ask for: local files by default, S3 (with an S3 or DynamoDB
+/// lock) with `--state-bucket`.
+pub async fn backend(opts: &Options, ctx: &Context, stack: &Stack) -> Result<Backend, Error> {
+    let name = stack.name();
+    let lease = Duration::from_secs(60);
+    Ok(match &opts.state_bucket {
+        None => Backend {
+            store: Arc::new(LocalStore::new(
+                opts.state_dir.join(format!("{name}.state.json")),
+            )),
+            locker: Locker::new(
+                Arc::new(FileLock::new(opts.state_dir.join(format!("{name}.lock")))),
+                lease,
+            ),
+        },
+        Some(bucket) => {
+            if opts.bootstrap {
+                skyforge::state::bootstrap(ctx, bucket, opts.lock_table.as_deref()).await?;
+            }
+            let store: Arc<dyn StateStore> =
+                Arc::new(S3Store::new(ctx, bucket, format!("skyforge/{name}.json")));
+            let locker = match &opts.lock_table {
+                Some(table) => Locker::new(Arc::new(DynamoDbLock::new(ctx, table, &name)), lease),
+                None => Locker::new(
+                    Arc::new(S3Lock::connect(ctx, bucket, "skyforge/locks/", &name).await?),
+                    lease,
+                ),
+            };
+            Backend { store, locker }
+        }
     })
 }
 
@@ -96,18 +170,18 @@ fn write_outputs(opts: &Options, outputs: &serde_json::Value) -> Result<(), Erro
     println!("Outputs:\n{text}");
     if let Some(path) = &opts.outputs {
         std::fs::write(path, format!("{text}\n"))
-            .map_err(|e| Error::Config(format!("writing outputs to {}: {e}", path.display())))?;
+            .map_err(|e| format!("writing outputs to {}: {e}", path.display()))?;
     }
     Ok(())
 }
 
-async fn apply(stack: &Stack, ctx: &Context, opts: &Options) -> Result<(), Error> {
-    let plan = stack.plan(ctx).await?;
+async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
+    let plan = skyforge::state::plan(stack, ctx, b).await?;
     show(&plan, opts.json);
     if !plan.has_changes() {
         println!("No changes. Infrastructure matches the spec.");
     }
-    let report = stack.apply(ctx, &plan).await?;
+    let report = skyforge::state::apply(stack, ctx, &plan, b).await?;
     let slowest = report
         .timings
         .iter()
@@ -128,10 +202,10 @@ async fn apply(stack: &Stack, ctx: &Context, opts: &Options) -> Result<(), Error
     )
 }
 
-async fn destroy(stack: &Stack, ctx: &Context, opts: &Options) -> Result<(), Error> {
+async fn destroy(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
     let plan = stack.plan_destroy(ctx).await?;
     show(&plan, opts.json);
-    stack.apply(ctx, &plan).await?;
+    skyforge::state::apply(stack, ctx, &plan, b).await?;
     println!("Destroy complete: {} deleted.", plan.summary.destroy);
     Ok(())
 }
@@ -139,21 +213,28 @@ async fn destroy(stack: &Stack, ctx: &Context, opts: &Options) -> Result<(), Err
 /// Run the command for `stack`.
 pub async fn run(stack: &Stack, opts: &Options) -> Result<(), Error> {
     let ctx = Context::load(opts.env.clone()).await?;
+    let b = backend(opts, &ctx, stack).await?;
     match opts.command {
-        Command::Plan => show(&stack.plan(&ctx).await?, opts.json),
-        Command::Apply => apply(stack, &ctx, opts).await?,
-        Command::Destroy => destroy(stack, &ctx, opts).await?,
+        Command::Plan => show(&skyforge::state::plan(stack, &ctx, &b).await?, opts.json),
+        Command::Apply => apply(stack, &ctx, opts, &b).await?,
+        Command::Destroy => destroy(stack, &ctx, opts, &b).await?,
+        Command::ForceUnlock => {
+            let id = opts.unlock_id.as_deref().unwrap_or_default();
+            let info = b.locker.force_unlock(&stack.name(), id).await?;
+            println!(
+                "Released the lock {} held by {} for {}.",
+                info.id, info.holder, info.operation
+            );
+        }
         Command::Demo => {
-            apply(stack, &ctx, opts).await?;
+            apply(stack, &ctx, opts, &b).await?;
             let again = stack.plan(&ctx).await?;
             if again.has_changes() {
                 show(&again, opts.json);
-                return Err(Error::Config(
-                    "the second plan still has changes: apply did not converge".into(),
-                ));
+                return Err("the second plan still has changes: apply did not converge".into());
             }
             println!("Second plan: no changes. Infrastructure matches the spec.");
-            destroy(stack, &ctx, opts).await?;
+            destroy(stack, &ctx, opts, &b).await?;
         }
     }
     Ok(())
@@ -164,7 +245,7 @@ pub async fn run(stack: &Stack, opts: &Options) -> Result<(), Error> {
 pub async fn main_with(
     default_project: &str,
     default_stage: Stage,
-    build: impl FnOnce(&Environment) -> Result<Stack, Error>,
+    build: impl FnOnce(&Environment) -> skyforge::core::Result<Stack>,
 ) -> ExitCode {
     let opts = match parse_args(default_project, default_stage) {
         Ok(o) => o,
@@ -176,7 +257,7 @@ pub async fn main_with(
     init_output(std::io::stderr().is_terminal());
     let result = match build(&opts.env) {
         Ok(stack) => run(&stack, &opts).await,
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

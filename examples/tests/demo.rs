@@ -19,6 +19,8 @@ fn demo_deploy_applies_converges_outputs_and_destroys() {
     let out = Command::new(env!("CARGO_BIN_EXE_demo"))
         .args(["demo", "--project", &project, "--outputs"])
         .arg(&outputs)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
         .output()
         .expect("run the demo binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -37,5 +39,18 @@ fn demo_deploy_applies_converges_outputs_and_destroys() {
         let v = written[key].as_str().unwrap_or_default();
         assert!(v.starts_with(prefix), "output {key} = {v:?}");
     }
+    // Every mutating run went through the local state: recorded, journal clean, lock released.
+    let state = dir
+        .join("state")
+        .join(format!("{project}-staging.state.json"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(doc["document"]["serial"].as_u64().unwrap() > 60, "{doc}");
+    assert_eq!(doc["document"]["journal"], serde_json::json!([]));
+    assert_eq!(
+        doc["document"]["resources"],
+        serde_json::json!({}),
+        "destroyed"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -7,10 +7,10 @@
 
 use std::process::ExitCode;
 
-use skyforge::core::{Environment, Error, Stack, Stage};
+use skyforge::core::{Environment, Result, Stack, Stage};
 use skyforge::network::{Azs, Nat, Network, Peer, Rule, SecurityGroup, Tier};
 
-fn build(env: &Environment) -> Result<Stack, Error> {
+fn build(env: &Environment) -> Result<Stack> {
     let mut stack = Stack::new(env.clone());
     let net = stack.add(
         Network::builder()

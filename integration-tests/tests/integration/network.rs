@@ -461,7 +461,19 @@ async fn bad_network_specs_fail_before_any_api_call() {
 
 #[tokio::test]
 async fn staging_network_applies_converges_repairs_drift_and_destroys() {
+    staging_cycle(None).await;
+}
+
+#[tokio::test]
+async fn staging_network_cycle_under_latency_mode() {
+    staging_cycle(Some(0.05)).await;
+}
+
+async fn staging_cycle(latency: Option<f64>) {
     let t = TestStack::new().await;
+    if let Some(scale) = latency {
+        t.set_latency(scale).await;
+    }
     let stack = staging(t.env.clone()).expect("spec");
 
     let c0 = t.calls().await;
@@ -550,7 +562,12 @@ async fn staging_network_applies_converges_repairs_drift_and_destroys() {
 
     let destroy_calls = destroy(&t, &stack).await;
     println!(
-        "staging network ({} resources): apply {} calls ({} mutating), no-op plan {} calls, no-op apply {} calls (0 mutating), destroy {} calls ({} mutating)",
+        "staging network{} ({} resources): apply {} calls ({} mutating), no-op plan {} calls, no-op apply {} calls (0 mutating), destroy {} calls ({} mutating)",
+        if latency.is_some() {
+            " under latency"
+        } else {
+            ""
+        },
         plan.resources.len(),
         total(&apply_calls),
         total(&mutating(&apply_calls)),
@@ -564,7 +581,19 @@ async fn staging_network_applies_converges_repairs_drift_and_destroys() {
 
 #[tokio::test]
 async fn aborted_apply_is_reapplied_to_exactly_one_copy_of_each_resource() {
+    aborted_cycle(None).await;
+}
+
+#[tokio::test]
+async fn aborted_apply_under_latency_mode_is_reapplied_to_one_copy_each() {
+    aborted_cycle(Some(0.05)).await;
+}
+
+async fn aborted_cycle(latency: Option<f64>) {
     let t = TestStack::new().await;
+    if let Some(scale) = latency {
+        t.set_latency(scale).await;
+    }
     let stack = staging(t.env.clone()).expect("spec");
     // The private default route fails: by then the VPC, subnets, gateways and groups exist.
     t.inject_fault("ec2", "CreateRoute", "InvalidParameterValue", 400, 1)

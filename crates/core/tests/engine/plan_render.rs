@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use skyforge_core::{Action, FieldDiff, Plan, PlanMode, ResourceId, ResourcePlan, Value, Warning};
 
 fn snapshot(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let path = PathBuf::from(manifest_dir())
         .join("tests/engine/snapshots")
         .join(name);
     if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
@@ -165,4 +165,10 @@ fn no_change_rendering() {
     );
     assert!(!p.has_changes());
     snapshot("plan-nochange.txt", &p.to_string());
+}
+
+/// The package directory of the test run (cargo sets it when it runs the test), so a test binary
+/// built in another checkout still reads this checkout's snapshots.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }

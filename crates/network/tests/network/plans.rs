@@ -5,7 +5,7 @@ use skyforge_network::{Azs, FlowLogs, Nat, Network, Peer, Rule, SecurityGroup, T
 
 /// Compare with `snapshots/<name>`; `SKYFORGE_UPDATE_SNAPSHOTS=1` rewrites it.
 fn check_snapshot(name: &str, actual: &str) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let file = Path::new(&manifest_dir())
         .join("tests/network/snapshots")
         .join(name);
     if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
@@ -219,4 +219,10 @@ fn downgrades_are_plan_warnings() {
         "{w:?}"
     );
     assert!(plan.to_string().contains("opens tcp 22 to the internet"));
+}
+
+/// The package directory of the test run (cargo sets it when it runs the test), so a test binary
+/// built in another checkout still reads this checkout's snapshots.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }
