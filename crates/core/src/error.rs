@@ -211,6 +211,21 @@ impl Error {
             _ => None,
         }
     }
+
+    /// Whether this is an AWS error with one of `codes`.
+    pub fn has_aws_code(&self, codes: &[&str]) -> bool {
+        self.aws_code().is_some_and(|c| codes.contains(&c))
+    }
+}
+
+/// `Ok(())` when `r` failed with one of the AWS error `codes`, `r` otherwise: a delete of
+/// something already gone, a create whose earlier attempt succeeded (observation then decides
+/// whose the resource is).
+pub fn ok_if_aws_code(r: Result<()>, codes: &[&str]) -> Result<()> {
+    match r {
+        Err(e) if e.has_aws_code(codes) => Ok(()),
+        other => other,
+    }
 }
 
 /// `Result` with [`Error`].

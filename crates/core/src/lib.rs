@@ -36,7 +36,7 @@ pub mod wait;
 
 pub use context::Context;
 pub use env::{Environment, Stage};
-pub use error::{Error, NodeFailure, Result};
+pub use error::{Error, NodeFailure, Result, ok_if_aws_code};
 pub use executor::ConcurrencyLimits;
 pub use plan::{
     Action, FieldDiff, Plan, PlanMode, ResourceId, ResourcePlan, Summary, Value, Warning,

@@ -50,9 +50,9 @@ where
     let label = rid.to_string();
     ctx.poller(RELEASE_DEADLINE)
         .wait(&label, "deleted", || async {
-            match ec2::gone_ok(guard.call(operation, delete()).await, gone) {
+            match skyforge_core::ok_if_aws_code(guard.call(operation, delete()).await, gone) {
                 Ok(()) => Ok(Poll::Ready(())),
-                Err(e) if ec2::is_code(&e, &["DependencyViolation", "ResourceInUse"]) => {
+                Err(e) if e.has_aws_code(&["DependencyViolation", "ResourceInUse"]) => {
                     let found = blockers().await?;
                     let permanent: Vec<String> = found
                         .iter()

@@ -133,19 +133,6 @@ pub(crate) fn single<T>(
     Ok(found.into_iter().next())
 }
 
-/// Whether `e` is an AWS error with one of `codes`.
-pub(crate) fn is_code(e: &Error, codes: &[&str]) -> bool {
-    e.aws_code().is_some_and(|c| codes.contains(&c))
-}
-
-/// Treat "not found" errors as success (delete of something already gone).
-pub(crate) fn gone_ok(r: Result<()>, codes: &[&str]) -> Result<()> {
-    match r {
-        Err(e) if is_code(&e, codes) => Ok(()),
-        other => other,
-    }
-}
-
 /// A network interface that keeps a subnet or security group from being deleted.
 #[derive(Debug, Clone)]
 pub(crate) struct Blocker {

@@ -154,10 +154,7 @@ impl Resource for LogGroup {
                     .map_err(|e| Error::aws(&rid, "CreateLogGroup", &e))
             })
             .await;
-        match created {
-            Err(e) if ec2::is_code(&e, &["ResourceAlreadyExistsException"]) => {}
-            other => other?,
-        }
+        skyforge_core::ok_if_aws_code(created, &["ResourceAlreadyExistsException"])?;
         self.put_retention(&logs, guard, &name).await?;
         ec2::reobserve(self, ctx, inputs).await
     }
@@ -208,7 +205,7 @@ impl Resource for LogGroup {
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let logs = Self::client(ctx);
         let rid = self.id();
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DeleteLogGroup", async {
                     logs.delete_log_group()
@@ -345,7 +342,7 @@ impl Resource for FlowLogRole {
             Ok(o) => o.role().cloned(),
             Err(e) => {
                 let e = Error::aws(self.id(), "GetRole", &e);
-                if ec2::is_code(&e, &["NoSuchEntity"]) {
+                if e.has_aws_code(&["NoSuchEntity"]) {
                     return Ok(None);
                 }
                 return Err(e);
@@ -368,7 +365,7 @@ impl Resource for FlowLogRole {
             Ok(p) => Value::of(parse_policy(p.policy_document())),
             Err(e) => {
                 let e = Error::aws(self.id(), "GetRolePolicy", &e);
-                if ec2::is_code(&e, &["NoSuchEntity"]) {
+                if e.has_aws_code(&["NoSuchEntity"]) {
                     Value::of(serde_json::Value::Null)
                 } else {
                     return Err(e);
@@ -425,12 +422,9 @@ impl Resource for FlowLogRole {
                     .map_err(|e| Error::aws(&rid, "CreateRole", &e))
             })
             .await;
-        match created {
-            // A retry after a crash between create and the policy: the role is ours if the
-            // observe below finds our tags on it.
-            Err(e) if ec2::is_code(&e, &["EntityAlreadyExists"]) => {}
-            other => other?,
-        }
+        // A retry after a crash between create and the policy: the role is ours if the
+        // observe below finds our tags on it.
+        skyforge_core::ok_if_aws_code(created, &["EntityAlreadyExists"])?;
         self.put_policy(&iam, guard, &name, ctx.env()).await?;
         ec2::reobserve(self, ctx, inputs).await
     }
@@ -494,7 +488,7 @@ impl Resource for FlowLogRole {
         let iam = Self::client(ctx);
         let rid = self.id();
         let name = &observed.physical_id;
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DeleteRolePolicy", async {
                     iam.delete_role_policy()
@@ -508,7 +502,7 @@ impl Resource for FlowLogRole {
                 .await,
             &["NoSuchEntity"],
         )?;
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DeleteRole", async {
                     iam.delete_role()
@@ -689,7 +683,7 @@ impl Resource for FlowLog {
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let ec2c = ec2::client(ctx);
         let rid = self.id();
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DeleteFlowLogs", async {
                     ec2c.delete_flow_logs()

@@ -156,7 +156,7 @@ impl Resource for GatewayAttachment {
             .await
             .map_err(|e| Error::aws(self.id(), "DescribeInternetGateways", &e));
         let out = match out {
-            Err(e) if ec2::is_code(&e, &["InvalidInternetGatewayID.NotFound"]) => return Ok(None),
+            Err(e) if e.has_aws_code(&["InvalidInternetGatewayID.NotFound"]) => return Ok(None),
             other => other?,
         };
         let attached = out
@@ -417,7 +417,7 @@ impl NatGateway {
             .map_err(|e| Error::aws(self.id(), "DescribeNatGateways", &e));
         match out {
             Ok(o) => Ok(o.nat_gateways().first().cloned()),
-            Err(e) if ec2::is_code(&e, &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"]) => {
+            Err(e) if e.has_aws_code(&["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"]) => {
                 Ok(None)
             }
             Err(e) => Err(e),
@@ -558,7 +558,7 @@ impl Resource for NatGateway {
         let ec2 = ec2::client(ctx);
         let id = observed.physical_id.clone();
         let rid = self.id();
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DeleteNatGateway", async {
                     ec2.delete_nat_gateway()

@@ -29,7 +29,7 @@ async fn describe_table(
         Ok(o) => Ok(o.route_tables().first().cloned()),
         Err(e) => {
             let e = Error::aws(rid, "DescribeRouteTables", &e);
-            if ec2::is_code(&e, &["InvalidRouteTableID.NotFound"]) {
+            if e.has_aws_code(&["InvalidRouteTableID.NotFound"]) {
                 Ok(None)
             } else {
                 Err(e)
@@ -323,7 +323,7 @@ impl Resource for Route {
         };
         let ec2 = ec2::client(ctx);
         let rid = self.id();
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DeleteRoute", async {
                     ec2.delete_route()
@@ -443,7 +443,7 @@ impl Resource for Association {
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let ec2 = ec2::client(ctx);
         let rid = self.id();
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DisassociateRouteTable", async {
                     ec2.disassociate_route_table()
@@ -643,7 +643,7 @@ impl Resource for S3Endpoint {
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let ec2 = ec2::client(ctx);
         let rid = self.id();
-        ec2::gone_ok(
+        skyforge_core::ok_if_aws_code(
             guard
                 .call("DeleteVpcEndpoints", async {
                     ec2.delete_vpc_endpoints()

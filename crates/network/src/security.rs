@@ -867,7 +867,7 @@ impl Resource for GroupNode {
             Ok(o) => o.group_id().unwrap_or_default().to_string(),
             // The name is taken in this VPC by a group this stack does not own (its own would
             // have been found by tag).
-            Err(e) if ec2::is_code(&e, &["InvalidGroup.Duplicate"]) => {
+            Err(e) if e.has_aws_code(&["InvalidGroup.Duplicate"]) => {
                 return Err(Error::NotOwned {
                     resource: rid,
                     physical_id: name,
@@ -1049,7 +1049,7 @@ impl Resource for RuleNode {
             .await
             .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroupRules", &e));
         let out = match out {
-            Err(e) if ec2::is_code(&e, &["InvalidGroup.NotFound"]) => return Ok(None),
+            Err(e) if e.has_aws_code(&["InvalidGroup.NotFound"]) => return Ok(None),
             other => other?,
         };
         let mine: Vec<_> = out
@@ -1255,7 +1255,7 @@ impl Resource for RuleNode {
             "InvalidSecurityGroupRuleId.NotFound",
         ];
         match self.rule.direction {
-            Direction::Ingress => ec2::gone_ok(
+            Direction::Ingress => skyforge_core::ok_if_aws_code(
                 guard
                     .call("RevokeSecurityGroupIngress", async {
                         ec2.revoke_security_group_ingress()
@@ -1269,7 +1269,7 @@ impl Resource for RuleNode {
                     .await,
                 &gone,
             ),
-            Direction::Egress => ec2::gone_ok(
+            Direction::Egress => skyforge_core::ok_if_aws_code(
                 guard
                     .call("RevokeSecurityGroupEgress", async {
                         ec2.revoke_security_group_egress()

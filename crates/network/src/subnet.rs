@@ -137,7 +137,7 @@ impl Resource for Subnet {
                     }),
                     Err(e) => {
                         let e = Error::aws(&rid, "DescribeSubnets", &e);
-                        if ec2::is_code(&e, &["InvalidSubnetID.NotFound"]) {
+                        if e.has_aws_code(&["InvalidSubnetID.NotFound"]) {
                             Ok(Poll::Pending("not visible yet".into()))
                         } else {
                             Err(e)

@@ -349,7 +349,7 @@ impl Resource for Vpc {
                         s => Poll::Pending(s.map(|s| s.as_str().to_string()).unwrap_or_default()),
                     }),
                     // Eventual consistency right after create.
-                    Err(e) if ec2::is_code(&e, &["InvalidVpcID.NotFound"]) => {
+                    Err(e) if e.has_aws_code(&["InvalidVpcID.NotFound"]) => {
                         Ok(Poll::Pending("not visible yet".into()))
                     }
                     Err(e) => Err(e),

@@ -219,10 +219,7 @@ impl RepositoryNode {
                             .map_err(|e| Error::aws(&rid, "DeleteLifecyclePolicy", &e))
                     })
                     .await;
-                match r {
-                    Err(e) if e.aws_code() == Some("LifecyclePolicyNotFoundException") => Ok(()),
-                    other => other,
-                }
+                skyforge_core::ok_if_aws_code(r, &["LifecyclePolicyNotFoundException"])
             }
         }
     }
@@ -256,10 +253,7 @@ impl RepositoryNode {
                             .map_err(|e| Error::aws(&rid, "DeleteRepositoryPolicy", &e))
                     })
                     .await;
-                match r {
-                    Err(e) if e.aws_code() == Some("RepositoryPolicyNotFoundException") => Ok(()),
-                    other => other,
-                }
+                skyforge_core::ok_if_aws_code(r, &["RepositoryPolicyNotFoundException"])
             }
         }
     }
@@ -509,11 +503,8 @@ impl Resource for RepositoryNode {
                     .map_err(|e| Error::aws(&rid, "CreateRepository", &e))
             })
             .await;
-        match created {
-            // A retried create after a crash: observe decides whose it is.
-            Err(e) if e.aws_code() == Some("RepositoryAlreadyExistsException") => {}
-            other => other?,
-        }
+        // A retried create after a crash: observe decides whose it is.
+        skyforge_core::ok_if_aws_code(created, &["RepositoryAlreadyExistsException"])?;
         if self.spec.lifecycle.is_some() {
             self.put_lifecycle(ctx, guard, &name).await?;
         }

@@ -14,7 +14,7 @@ use skyforge_core::{
 use typed_builder::TypedBuilder;
 
 use crate::refs::{SecretKind, SecretRef};
-use crate::secret::{ROTATION_TAG, generate};
+use crate::secret::{ROTATION_TAG, generate, observed_rotation};
 use crate::value::{SecretString, Source};
 
 /// Resource kind `ssm_parameter`.
@@ -467,11 +467,8 @@ impl Resource for ParameterNode {
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
         let value = self.value(ctx).await?;
         let r = self.put(ctx, guard, &value, false).await;
-        match r {
-            // A retried create after a crash: observe decides whose it is.
-            Err(e) if e.aws_code() == Some("ParameterAlreadyExists") => {}
-            other => other?,
-        }
+        // A retried create after a crash: observe decides whose it is.
+        skyforge_core::ok_if_aws_code(r, &["ParameterAlreadyExists"])?;
         self.observe(ctx, inputs)
             .await?
             .ok_or_else(|| Error::Resource {
@@ -488,13 +485,7 @@ impl Resource for ParameterNode {
         guard: &Guard,
     ) -> Result<Observed> {
         let name = observed.physical_id.clone();
-        let observed_rotation = observed
-            .fields
-            .get("tags")
-            .and_then(Value::known)
-            .and_then(|t| t.get(ROTATION_TAG))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
+        let observed_rotation = observed_rotation(observed);
         let rotate = self.secure() && observed_rotation.as_deref() != Some(&self.spec.rotation);
         let rewrite = diffs.iter().any(|d| d.field != "tags") || rotate;
         if rewrite {
@@ -573,9 +564,6 @@ impl Resource for ParameterNode {
                     .map_err(|e| Error::aws(&rid, "DeleteParameter", &e))
             })
             .await;
-        match r {
-            Err(e) if e.aws_code() == Some("ParameterNotFound") => Ok(()),
-            other => other,
-        }
+        skyforge_core::ok_if_aws_code(r, &["ParameterNotFound"])
     }
 }

@@ -262,6 +262,17 @@ pub(crate) fn client(ctx: &Context) -> Client {
     ctx.client(Client::new)
 }
 
+/// The rotation token recorded on the secret or parameter (its `skyforge:rotation` tag).
+pub(crate) fn observed_rotation(observed: &Observed) -> Option<String> {
+    observed
+        .fields
+        .get("tags")
+        .and_then(Value::known)
+        .and_then(|t| t.get(ROTATION_TAG))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
 /// A version token derived from the stack, the secret and the rotation token: a retried write
 /// of the same version is idempotent, and a new rotation token makes a new version.
 fn version_token(env: &Environment, logical: &str, rotation: &str) -> String {
@@ -654,11 +665,8 @@ impl Resource for SecretNode {
                     .map_err(|e| Error::aws(&rid, "CreateSecret", &e))
             })
             .await;
-        match created {
-            // A retried create (same version token) after a crash: observe decides whose it is.
-            Err(e) if e.aws_code() == Some("ResourceExistsException") => {}
-            other => other?,
-        }
+        // A retried create (same version token) after a crash: observe decides whose it is.
+        skyforge_core::ok_if_aws_code(created, &["ResourceExistsException"])?;
         if self.spec.rotation_schedule.is_some() {
             self.set_rotation(ctx, guard, &name).await?;
         }
@@ -695,13 +703,7 @@ impl Resource for SecretNode {
                 })
                 .await?;
         }
-        let observed_rotation = observed
-            .fields
-            .get("tags")
-            .and_then(Value::known)
-            .and_then(|t| t.get(ROTATION_TAG))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
+        let observed_rotation = observed_rotation(observed);
         let rotate = observed_rotation.as_deref() != Some(self.spec.rotation.as_str());
         if changed("value") || (changed("tags") && rotate) {
             self.put_value(ctx, guard, &id).await?;
@@ -738,9 +740,6 @@ impl Resource for SecretNode {
                     .map_err(|e| Error::aws(&rid, "DeleteSecret", &e))
             })
             .await;
-        match r {
-            Err(e) if e.aws_code() == Some("ResourceNotFoundException") => Ok(()),
-            other => other,
-        }
+        skyforge_core::ok_if_aws_code(r, &["ResourceNotFoundException"])
     }
 }
