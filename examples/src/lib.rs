@@ -7,13 +7,14 @@
 
 mod progress;
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skyforge::core::{Context, Environment, Plan, Stack, Stage};
+use skyforge::core::{Context, Environment, Plan, PlanMode, PlanOptions, Stack, Stage};
 use skyforge::state::{
     Backend, DynamoDbLock, FileLock, LocalStore, Locker, S3Lock, S3Store, StateStore,
 };
@@ -44,6 +45,8 @@ pub struct Options {
     pub bootstrap: bool,
     /// The lock id for `force-unlock`.
     pub unlock_id: Option<String>,
+    /// Protected resources (`KIND.ID`) this run may delete or replace (`--allow-destroy`).
+    pub allow_destroy: BTreeSet<String>,
 }
 
 /// The subcommand.
@@ -61,7 +64,7 @@ pub enum Command {
     ForceUnlock,
 }
 
-const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo|force-unlock LOCK_ID] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json] [--state-dir DIR | --state-bucket BUCKET [--lock-table TABLE] [--bootstrap]]";
+const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo|force-unlock LOCK_ID] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json] [--allow-destroy KIND.ID]... [--state-dir DIR | --state-bucket BUCKET [--lock-table TABLE] [--bootstrap]]";
 
 /// Parse `std::env::args()`; `project` and `stage` are the binary's defaults.
 pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options, String> {
@@ -72,6 +75,7 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
     let (mut state_bucket, mut lock_table, mut bootstrap) = (None, None, false);
     let (mut project, mut stage) = (default_project.to_string(), default_stage);
     let (mut owner, mut region, mut outputs, mut json) = (None, None, None, false);
+    let mut allow_destroy = BTreeSet::new();
     while let Some(a) = args.next() {
         let mut value = |name: &str| {
             args.next()
@@ -96,6 +100,9 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
             "--region" => region = Some(value("--region")?),
             "--outputs" => outputs = Some(PathBuf::from(value("--outputs")?)),
             "--json" => json = true,
+            "--allow-destroy" => {
+                allow_destroy.insert(value("--allow-destroy")?);
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -121,6 +128,7 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
         lock_table,
         bootstrap,
         unlock_id,
+        allow_destroy,
     })
 }
 
@@ -175,13 +183,42 @@ fn write_outputs(opts: &Options, outputs: &serde_json::Value) -> Result<(), Erro
     Ok(())
 }
 
-async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
-    let plan = skyforge::state::plan(stack, ctx, b).await?;
+/// Plan under the state's knowledge with the run's allowances; a plan with refusals is shown and
+/// ends the run with an error naming them (like `terraform plan` with `prevent_destroy`).
+async fn planned(
+    stack: &Stack,
+    ctx: &Context,
+    opts: &Options,
+    b: &Backend,
+    mode: PlanMode,
+) -> Result<Plan, Error> {
+    let options = PlanOptions {
+        allow_destroy: opts.allow_destroy.clone(),
+    };
+    let plan = skyforge::state::plan_with(stack, ctx, b, mode, &options).await?;
     show(&plan, opts.json);
+    if plan.is_refused() {
+        let names: Vec<String> = plan
+            .refused
+            .iter()
+            .map(|r| r.resource.to_string())
+            .collect();
+        return Err(format!(
+            "the plan deletes or replaces {} resource(s) holding data; rerun with --allow-destroy for each one you mean to lose: {}",
+            names.len(),
+            names.join(", ")
+        )
+        .into());
+    }
+    Ok(plan)
+}
+
+async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
+    let plan = planned(stack, ctx, opts, b, PlanMode::Apply).await?;
     if !plan.has_changes() {
         println!("No changes. Infrastructure matches the spec.");
     }
-    let report = skyforge::state::apply(stack, ctx, &plan, b).await?;
+    let report = skyforge::state::apply_with(stack, ctx, &plan, b, &opts.allow_destroy).await?;
     let slowest = report
         .timings
         .iter()
@@ -203,9 +240,8 @@ async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Res
 }
 
 async fn destroy(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
-    let plan = stack.plan_destroy(ctx).await?;
-    show(&plan, opts.json);
-    skyforge::state::apply(stack, ctx, &plan, b).await?;
+    let plan = planned(stack, ctx, opts, b, PlanMode::Destroy).await?;
+    skyforge::state::apply_with(stack, ctx, &plan, b, &opts.allow_destroy).await?;
     println!("Destroy complete: {} deleted.", plan.summary.destroy);
     Ok(())
 }
@@ -215,7 +251,9 @@ pub async fn run(stack: &Stack, opts: &Options) -> Result<(), Error> {
     let ctx = Context::load(opts.env.clone()).await?;
     let b = backend(opts, &ctx, stack).await?;
     match opts.command {
-        Command::Plan => show(&skyforge::state::plan(stack, &ctx, &b).await?, opts.json),
+        Command::Plan => {
+            planned(stack, &ctx, opts, &b, PlanMode::Apply).await?;
+        }
         Command::Apply => apply(stack, &ctx, opts, &b).await?,
         Command::Destroy => destroy(stack, &ctx, opts, &b).await?,
         Command::ForceUnlock => {

@@ -597,3 +597,34 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Every tagged EC2 resource of the stack by `"<type> <logical id>"`, with how many resources
+/// carry that pair: a stack that converged has exactly one of each.
+pub async fn ec2_copies(t: &TestStack) -> std::collections::BTreeMap<String, usize> {
+    let ec2 = t.ctx.client(aws_sdk_ec2::Client::new);
+    let live = inventory(t).await;
+    let tags = ec2
+        .describe_tags()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("key")
+                .values(skyforge_core::tags::LOGICAL_ID)
+                .build(),
+        )
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .expect("DescribeTags");
+    let mut out = std::collections::BTreeMap::new();
+    for d in tags {
+        let id = d.resource_id().unwrap_or_default();
+        if let Some(entry) = live.iter().find(|l| l.ends_with(&format!(" {id}"))) {
+            let ty = entry.split(' ').next().unwrap_or("?");
+            *out.entry(format!("{ty} {}", d.value().unwrap_or("?")))
+                .or_insert(0) += 1;
+        }
+    }
+    out
+}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use aws_config::{AppName, BehaviorVersion};
 use skyforge_core::{Context, Environment, Stage};
 
-pub use inventory::inventory;
+pub use inventory::{ec2_copies, inventory};
 
 /// The endpoint under test (`AWS_ENDPOINT_URL`). Panics, loudly, when it is not set.
 pub fn endpoint() -> String {

@@ -16,6 +16,17 @@ pub struct NodeFailure {
     pub message: String,
 }
 
+impl NodeFailure {
+    /// The failure of `operation` on `resource` with `error`.
+    pub fn new(resource: &ResourceId, operation: &str, error: Error) -> Self {
+        NodeFailure {
+            resource: resource.clone(),
+            operation: operation.to_string(),
+            message: error.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for NodeFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -28,6 +39,13 @@ impl fmt::Display for NodeFailure {
 
 fn list_failures(failures: &[NodeFailure]) -> String {
     failures
+        .iter()
+        .map(|x| format!("\n  - {x}"))
+        .collect::<String>()
+}
+
+fn list_refusals(refusals: &[crate::plan::Refusal]) -> String {
+    refusals
         .iter()
         .map(|x| format!("\n  - {x}"))
         .collect::<String>()
@@ -121,6 +139,16 @@ pub enum Error {
         /// Spec digest of the stack now.
         current: String,
     },
+    /// A plan read back from JSON no longer matches what AWS holds.
+    #[error("stale plan: {resource} was planned as {planned} but is now {now}; run plan again")]
+    StaleObservation {
+        /// The resource whose action changed.
+        resource: ResourceId,
+        /// Its action in the saved plan.
+        planned: String,
+        /// Its action now.
+        now: String,
+    },
     /// A resource with the derived name exists but is owned by another stack.
     #[error("{resource}: {physical_id} exists but is not owned by this stack ({detail})")]
     NotOwned {
@@ -140,6 +168,20 @@ pub enum Error {
         operation: String,
         /// Why (lock lost, journal write failed).
         reason: String,
+    },
+    /// The plan deletes or replaces resources holding data without an allowance.
+    #[error("{} protected change(s) refused:{}", .refusals.len(), list_refusals(.refusals))]
+    Protected {
+        /// Each refused change, naming the resource and the allowance that would permit it.
+        refusals: Vec<crate::plan::Refusal>,
+    },
+    /// An update was accepted but the resource still differs from the spec afterwards.
+    #[error("{resource}: update did not converge: {}", .fields.join(", "))]
+    NotConverged {
+        /// The resource.
+        resource: ResourceId,
+        /// Each field still differing, with its observed and desired value.
+        fields: Vec<String>,
     },
     /// Loading the AWS configuration failed.
     #[error("configuration: {0}")]
@@ -201,6 +243,17 @@ impl Error {
             operation: operation.to_string(),
             code,
             message,
+        }
+    }
+
+    /// The error of an update asked to change a field that its kind cannot change in place
+    /// (a kind's `update` returns it instead of silently ignoring the field).
+    pub fn not_updatable(resource: &ResourceId, field: &str) -> Self {
+        Error::Resource {
+            resource: resource.to_string(),
+            message: format!(
+                "field {field} cannot be changed in place by this kind (it should force replacement)"
+            ),
         }
     }
 

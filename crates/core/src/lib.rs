@@ -28,6 +28,7 @@ pub mod env;
 pub mod error;
 pub mod executor;
 pub mod naming;
+pub mod owned;
 pub mod plan;
 pub mod resource;
 pub mod stack;
@@ -38,11 +39,13 @@ pub use context::Context;
 pub use env::{Environment, Stage};
 pub use error::{Error, NodeFailure, Result, ok_if_aws_code};
 pub use executor::ConcurrencyLimits;
+pub use owned::{Owned, OwnedKind};
 pub use plan::{
-    Action, FieldDiff, Plan, PlanMode, ResourceId, ResourcePlan, Summary, Value, Warning,
+    Action, FieldDiff, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId, ResourcePlan, Summary,
+    Value, Warning,
 };
 pub use resource::{
     Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Ref,
     Resource, RunHooks, diff_fields,
 };
-pub use stack::{ApplyReport, NodeTiming, Stack};
+pub use stack::{ApplyOptions, ApplyReport, NodeTiming, PlanOptions, Stack};

@@ -13,10 +13,12 @@ use serde::de::{self, Deserializer};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-/// Identity of a resource in a stack: its kind (`ec2:vpc`) and logical id (`main`).
+/// Identity of a resource in a stack: its kind (`vpc`, `security_group_rule`) and logical id
+/// (`main`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ResourceId {
-    /// Resource kind, `service:type` (`ec2:vpc`, `rds:db-instance`).
+    /// Resource kind, one flat snake-case word per AWS resource type (`vpc`, `subnet`,
+    /// `security_group_rule`, `secret`).
     pub kind: String,
     /// Logical id, unique per kind within a stack.
     pub logical_id: String,
@@ -145,12 +147,19 @@ pub enum Action {
         /// The changed fields.
         diffs: Vec<FieldDiff>,
     },
-    /// Delete and create again.
+    /// Replace: a new resource, the old one deleted (before or after, see `order`).
     Replace {
-        /// Why (the fields that force it).
+        /// Why (the fields that force it, or the replaced resource it must follow).
         reason: String,
         /// All changed fields.
         diffs: Vec<FieldDiff>,
+        /// Whether the old resource goes before the new one is created or after.
+        #[serde(default)]
+        order: ReplaceOrder,
+        /// The replaced resources whose new identity forces this one to be replaced too (it
+        /// is dragged along: destroyed before them, recreated after them).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dragged_by: Vec<ResourceId>,
     },
     /// Delete the resource.
     Delete,
@@ -173,6 +182,49 @@ impl Action {
     /// Whether applying it makes any mutating call.
     pub fn is_change(&self) -> bool {
         !matches!(self, Action::NoOp)
+    }
+}
+
+/// The order of a replacement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceOrder {
+    /// Destroy phase first (dependents that cannot survive it go before it, in reverse order),
+    /// then the new resource is created in the forward phase. The only order possible when the
+    /// new resource would clash with the old one (a fixed name, an overlapping CIDR block).
+    #[default]
+    DestroyBeforeCreate,
+    /// The new resource is created first (under a fresh name), dependents move to it, then the
+    /// old one is deleted: no moment without the resource.
+    CreateBeforeDestroy,
+}
+
+impl ReplaceOrder {
+    /// As shown in the plan text.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReplaceOrder::DestroyBeforeCreate => "destroy before create",
+            ReplaceOrder::CreateBeforeDestroy => "create before destroy",
+        }
+    }
+}
+
+/// A change the plan refuses to make without an explicit allowance: the deletion or replacement
+/// of a resource holding data (a database, a cache, a secret, a repository with images) outside
+/// an ephemeral stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The protected resource.
+    pub resource: ResourceId,
+    /// `destroy` or `replace`.
+    pub action: String,
+    /// What it holds and how to allow the change.
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.resource, self.message)
     }
 }
 
@@ -199,6 +251,13 @@ pub struct ResourcePlan {
     /// Resources it depends on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<ResourceId>,
+    /// Owned by the stack (by its tags) but no longer declared: planned for deletion.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orphan: bool,
+    /// Holds data and the stage is not ephemeral: deleting or replacing it needs an explicit
+    /// allowance (`allow_destroy`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
     /// What apply does.
     #[serde(flatten)]
     pub action: Action,
@@ -255,17 +314,26 @@ pub struct Plan {
     /// Warnings (security downgrades).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// Changes refused without an allowance; apply refuses a plan that has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refusal>,
     /// Action counts.
     pub summary: Summary,
     /// What observation found, for apply; not serialised (a plan read back from JSON is
     /// re-observed at apply time and refused if the world changed).
     #[serde(skip)]
     pub(crate) observed: BTreeMap<ResourceId, crate::resource::Observed>,
+    /// What the listing found of each orphan (its kind and listing), for apply; not serialised.
+    #[serde(skip)]
+    pub(crate) orphans: BTreeMap<ResourceId, (String, crate::owned::Owned)>,
+    /// Made by this process's `plan` (not read back from JSON): its observations are at hand.
+    #[serde(skip)]
+    pub(crate) observed_here: bool,
 }
 
 impl Plan {
     /// Version of the JSON form documented in `docs/plan-format.md`.
-    pub const FORMAT_VERSION: u32 = 1;
+    pub const FORMAT_VERSION: u32 = 2;
 
     /// A plan over `resources`; the summary is computed.
     pub fn new(
@@ -283,8 +351,11 @@ impl Plan {
             spec_digest: spec_digest.into(),
             resources,
             warnings,
+            refused: Vec::new(),
             summary,
             observed: BTreeMap::new(),
+            orphans: BTreeMap::new(),
+            observed_here: false,
         }
     }
 
@@ -301,6 +372,11 @@ impl Plan {
             }
         }
         s
+    }
+
+    /// Whether the plan refuses a change (see [`Plan::refused`]): apply will not run it.
+    pub fn is_refused(&self) -> bool {
+        !self.refused.is_empty()
     }
 
     /// Whether apply would make any change.
@@ -347,6 +423,12 @@ fn render_diff(d: &FieldDiff) -> (&'static str, String) {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
+        for r in &self.refused {
+            let _ = writeln!(out, "Error: {r}");
+        }
+        if !self.refused.is_empty() {
+            out.push('\n');
+        }
         let changes: Vec<&ResourcePlan> = self
             .resources
             .iter()
@@ -372,11 +454,17 @@ impl fmt::Display for Plan {
                 let what = match &r.action {
                     Action::Create { .. } => "will be created".to_string(),
                     Action::Update { .. } => "will be updated in-place".to_string(),
-                    Action::Replace { reason, .. } => format!("must be replaced ({reason})"),
+                    Action::Replace { reason, order, .. } => {
+                        format!("must be replaced ({reason}; {})", order.describe())
+                    }
+                    Action::Delete if r.orphan => {
+                        "will be destroyed (owned by the stack, no longer declared)".to_string()
+                    }
                     Action::Delete => "will be destroyed".to_string(),
                     Action::NoOp => String::new(),
                 };
-                let _ = writeln!(out, "  # {} {what}", r.id);
+                let held = if r.protected { " [holds data]" } else { "" };
+                let _ = writeln!(out, "  # {} {what}{held}", r.id);
                 let pid = r
                     .physical_id
                     .as_deref()

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::context::Context;
 use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::plan::{Action, FieldDiff, ResourceId, Value};
+use crate::plan::{Action, FieldDiff, ReplaceOrder, ResourceId, Value};
 
 /// Index of a node in a [`crate::Stack`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -232,6 +232,8 @@ pub fn diff_fields(desired: &Fields, observed: &Observed) -> Action {
         Action::Replace {
             reason: format!("{} cannot change in place", forcing.join(", ")),
             diffs,
+            order: ReplaceOrder::default(),
+            dragged_by: Vec::new(),
         }
     } else if diffs.is_empty() {
         Action::NoOp
@@ -322,6 +324,21 @@ pub trait Resource: Send + Sync {
     fn read_only(&self) -> bool {
         false
     }
+    /// How a replacement runs. [`ReplaceOrder::CreateBeforeDestroy`] is for kinds that can
+    /// create the new resource while the old one exists (no fixed name, or a generated one) and
+    /// whose `observe` then reports the newest copy; the engine deletes the old copy, by the
+    /// physical id the plan observed, once its dependents have moved to the new one. A copy left
+    /// behind by a crash is listed by the kind's [`crate::OwnedKind`] and deleted as an orphan.
+    fn replace_order(&self) -> ReplaceOrder {
+        ReplaceOrder::DestroyBeforeCreate
+    }
+    /// Whether deleting or replacing the observed resource loses data (a database, a cache, a
+    /// secret's value, a repository's images). Outside an ephemeral stage such a change is
+    /// refused unless the run allows this resource explicitly. Called only for resources the
+    /// plan would delete or replace.
+    async fn holds_data(&self, _ctx: &Context, _observed: &Observed) -> Result<bool> {
+        Ok(false)
+    }
     /// Check the spec; called before any API call.
     fn validate(&self, _env: &Environment) -> Result<()> {
         Ok(())
@@ -340,7 +357,10 @@ pub trait Resource: Send + Sync {
     async fn observe(&self, ctx: &Context, inputs: &Inputs) -> Result<Option<Observed>>;
     /// Create it (waiting until it is usable by dependents).
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed>;
-    /// Change the fields in `diffs` in place.
+    /// Change the fields in `diffs` in place. The engine observes again afterwards and fails
+    /// naming any field that still differs, so a field this kind cannot change in place must be
+    /// `force_new` (or the update must return an error naming it, see
+    /// [`crate::Error::not_updatable`]).
     async fn update(
         &self,
         ctx: &Context,

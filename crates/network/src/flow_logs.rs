@@ -197,7 +197,7 @@ impl Resource for LogGroup {
                         })
                         .await?
                 }
-                _ => {}
+                other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
         ec2::reobserve(self, ctx, inputs).await
@@ -479,7 +479,7 @@ impl Resource for FlowLogRole {
                         })
                         .await?
                 }
-                _ => {}
+                other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
         ec2::reobserve(self, ctx, inputs).await
@@ -696,5 +696,174 @@ impl Resource for FlowLog {
                 .await,
             &["InvalidFlowLogId.NotFound"],
         )
+    }
+}
+
+/// Delete an orphan flow log (by the id the listing found).
+pub(crate) async fn delete_flow_log(
+    ctx: &Context,
+    guard: &Guard,
+    rid: &skyforge_core::ResourceId,
+    owned: &skyforge_core::Owned,
+) -> Result<()> {
+    FlowLog {
+        logical: rid.logical_id.clone(),
+        vpc_id: Input::Value(String::new()),
+        log_group: Input::Value(String::new()),
+        role_arn: Input::Value(String::new()),
+        traffic: TrafficType::All,
+    }
+    .delete(
+        ctx,
+        &Observed {
+            physical_id: owned.physical_id.clone(),
+            ..Observed::default()
+        },
+        guard,
+    )
+    .await
+}
+
+/// Register the flow logs' log-group and role kinds for orphan listing.
+pub(crate) fn register_kinds(stack: &mut skyforge_core::Stack) {
+    stack.own_kind(NamedKind(KIND_LOG_GROUP));
+    stack.own_kind(NamedKind(KIND_ROLE));
+}
+
+/// The start every physical name of the stack shares in a path-style (`/alva/staging/`) or
+/// flat (`alva-staging-`) namespace.
+fn stack_prefix(env: &Environment, sep: char, leading: bool) -> String {
+    let mut segments = vec![env.project_name(), env.stage().as_str()];
+    if let Some(o) = env.owner_id() {
+        segments.push(o);
+    }
+    let mut p = segments.join(&sep.to_string());
+    if leading {
+        p.insert(0, sep);
+    }
+    p.push(sep);
+    p
+}
+
+/// Log groups and IAM roles, which have no tag filter on their list calls: listed by the
+/// stack's name prefix, then kept only when their tags name this stack.
+struct NamedKind(&'static str);
+
+impl NamedKind {
+    async fn log_groups(&self, ctx: &Context) -> Result<Vec<skyforge_core::Owned>> {
+        let logs = LogGroup::client(ctx);
+        let groups = logs
+            .describe_log_groups()
+            .log_group_name_prefix(stack_prefix(ctx.env(), '/', true))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("log_group.*", "DescribeLogGroups", &e))?;
+        let mut found = Vec::new();
+        for g in groups {
+            let arn = g.arn().unwrap_or_default().trim_end_matches(":*");
+            let t = logs
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| Error::aws("log_group.*", "ListTagsForResource", &e))?;
+            let t: Tags = t
+                .tags()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            if let Some(l) = owned_logical(&t, ctx.env()) {
+                found.push(skyforge_core::Owned::new(
+                    l,
+                    g.log_group_name().unwrap_or_default(),
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn roles(&self, ctx: &Context) -> Result<Vec<skyforge_core::Owned>> {
+        let iam = FlowLogRole::client(ctx);
+        let prefix = stack_prefix(ctx.env(), '-', false);
+        let roles = iam
+            .list_roles()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("iam_role.*", "ListRoles", &e))?;
+        let mut found = Vec::new();
+        for r in roles.iter().filter(|r| r.role_name().starts_with(&prefix)) {
+            let t = iam
+                .list_role_tags()
+                .role_name(r.role_name())
+                .send()
+                .await
+                .map_err(|e| Error::aws("iam_role.*", "ListRoleTags", &e))?;
+            let t: Tags = t
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            if let Some(l) = owned_logical(&t, ctx.env()) {
+                found.push(skyforge_core::Owned::new(l, r.role_name()));
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn owned_logical(t: &Tags, env: &Environment) -> Option<String> {
+    if tags::is_owned_by(t, env) {
+        t.get(tags::LOGICAL_ID).cloned()
+    } else {
+        None
+    }
+}
+
+#[async_trait]
+impl skyforge_core::OwnedKind for NamedKind {
+    fn kind(&self) -> &'static str {
+        self.0
+    }
+    fn service(&self) -> &'static str {
+        if self.0 == KIND_ROLE { "iam" } else { "logs" }
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<skyforge_core::Owned>> {
+        if self.0 == KIND_ROLE {
+            self.roles(ctx).await
+        } else {
+            self.log_groups(ctx).await
+        }
+    }
+    async fn delete(
+        &self,
+        ctx: &Context,
+        owned: &skyforge_core::Owned,
+        guard: &Guard,
+    ) -> Result<()> {
+        let obs = Observed {
+            physical_id: owned.physical_id.clone(),
+            ..Observed::default()
+        };
+        let logical = owned.logical_id.clone();
+        if self.0 == KIND_ROLE {
+            FlowLogRole {
+                log_group: logical.clone(),
+                logical,
+            }
+            .delete(ctx, &obs, guard)
+            .await
+        } else {
+            LogGroup {
+                logical,
+                retention_days: 1,
+            }
+            .delete(ctx, &obs, guard)
+            .await
+        }
     }
 }

@@ -357,7 +357,7 @@ pub(crate) struct NatGateway {
     pub(crate) allocation_id: Input<String>,
     /// The gateway attachment: a public NAT gateway needs the VPC's internet gateway, and must
     /// be gone before the gateway is detached.
-    pub(crate) attachment: NodeId,
+    pub(crate) attachment: Option<NodeId>,
 }
 
 impl NatGateway {
@@ -432,7 +432,7 @@ impl Resource for NatGateway {
         [
             self.subnet_id.dependency(),
             self.allocation_id.dependency(),
-            Some(self.attachment),
+            self.attachment,
         ]
         .into_iter()
         .flatten()

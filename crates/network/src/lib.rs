@@ -67,6 +67,7 @@ mod delete;
 mod ec2;
 mod flow_logs;
 mod gateway;
+mod owned;
 mod routing;
 mod security;
 mod spec;
@@ -75,6 +76,7 @@ mod vpc;
 
 pub use cidr::{Cidr, CidrError};
 pub use flow_logs::RETENTION_DAYS;
+pub use owned::register_kinds;
 pub use security::{
     DEFAULT_PUBLIC_PORTS, Direction, ExtraRules, GroupHandle, Peer, Protocol, Rule, SecurityGroup,
     SecurityGroupSpec, SecurityGroupSpecBuilder,

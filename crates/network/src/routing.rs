@@ -635,7 +635,7 @@ impl Resource for S3Endpoint {
                     )
                     .await?
                 }
-                _ => {}
+                other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
         ec2::reobserve(self, ctx, inputs).await

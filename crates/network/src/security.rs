@@ -566,6 +566,7 @@ fn rule_node(g: &GroupHandle, rule: Rule) -> RuleNode {
 impl Component for SecurityGroup {
     type Handle = GroupHandle;
     fn add_to(self, stack: &mut Stack) -> GroupHandle {
+        crate::owned::register_kinds(stack);
         let s = self.spec;
         let node = stack.add_resource(GroupNode {
             logical: s.name.clone(),
@@ -1244,45 +1245,63 @@ impl Resource for RuleNode {
         ec2::reobserve(self, ctx, inputs).await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
-        let Some((group, rule_id)) = observed.physical_id.split_once(':') else {
-            return Ok(());
-        };
-        let ec2 = ec2::client(ctx);
-        let rid = self.id();
-        let gone = [
-            "InvalidGroup.NotFound",
-            "InvalidPermission.NotFound",
-            "InvalidSecurityGroupRuleId.NotFound",
-        ];
-        match self.rule.direction {
-            Direction::Ingress => skyforge_core::ok_if_aws_code(
-                guard
-                    .call("RevokeSecurityGroupIngress", async {
-                        ec2.revoke_security_group_ingress()
-                            .group_id(group)
-                            .security_group_rule_ids(rule_id)
-                            .send()
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "RevokeSecurityGroupIngress", &e))
-                    })
-                    .await,
-                &gone,
-            ),
-            Direction::Egress => skyforge_core::ok_if_aws_code(
-                guard
-                    .call("RevokeSecurityGroupEgress", async {
-                        ec2.revoke_security_group_egress()
-                            .group_id(group)
-                            .security_group_rule_ids(rule_id)
-                            .send()
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "RevokeSecurityGroupEgress", &e))
-                    })
-                    .await,
-                &gone,
-            ),
-        }
+        let egress = self.rule.direction == Direction::Egress;
+        revoke(ctx, guard, &self.id(), &observed.physical_id, egress).await
     }
+}
+
+/// Revoke an orphan rule found by the listing (physical id `group:rule`).
+pub(crate) async fn revoke_rule(
+    ctx: &Context,
+    guard: &Guard,
+    rid: &skyforge_core::ResourceId,
+    owned: &skyforge_core::Owned,
+) -> Result<()> {
+    let egress = owned.get("direction") == "egress";
+    revoke(ctx, guard, rid, &owned.physical_id, egress).await
+}
+
+/// Revoke one rule by its physical id `group:rule`; success when it is already gone.
+async fn revoke(
+    ctx: &Context,
+    guard: &Guard,
+    rid: &skyforge_core::ResourceId,
+    physical_id: &str,
+    egress: bool,
+) -> Result<()> {
+    let Some((group, rule_id)) = physical_id.split_once(':') else {
+        return Ok(());
+    };
+    let ec2 = ec2::client(ctx);
+    let gone = [
+        "InvalidGroup.NotFound",
+        "InvalidPermission.NotFound",
+        "InvalidSecurityGroupRuleId.NotFound",
+    ];
+    let r = if egress {
+        guard
+            .call("RevokeSecurityGroupEgress", async {
+                ec2.revoke_security_group_egress()
+                    .group_id(group)
+                    .security_group_rule_ids(rule_id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::aws(rid, "RevokeSecurityGroupEgress", &e))
+            })
+            .await
+    } else {
+        guard
+            .call("RevokeSecurityGroupIngress", async {
+                ec2.revoke_security_group_ingress()
+                    .group_id(group)
+                    .security_group_rule_ids(rule_id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::aws(rid, "RevokeSecurityGroupIngress", &e))
+            })
+            .await
+    };
+    skyforge_core::ok_if_aws_code(r, &gone)
 }

@@ -46,6 +46,7 @@ pub struct Tier {
     kind: TierKind,
     prefix: u8,
     cidrs: Vec<String>,
+    reserved: bool,
 }
 
 impl Tier {
@@ -56,6 +57,7 @@ impl Tier {
             kind,
             prefix,
             cidrs: Vec::new(),
+            reserved: false,
         }
     }
     /// A public tier.
@@ -73,6 +75,14 @@ impl Tier {
     /// Explicit CIDR blocks, one per availability zone, instead of automatic carving.
     pub fn cidrs<S: Into<String>>(mut self, cidrs: impl IntoIterator<Item = S>) -> Tier {
         self.cidrs = cidrs.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Keep the tier's address space but create nothing in it. Tiers are carved in order, so
+    /// deleting a tier from the middle of the list would move every tier after it (and replace
+    /// their subnets); marking it reserved deletes its subnets and keeps the others where they
+    /// are. Removing the last tier needs no marker.
+    pub fn reserved(mut self) -> Tier {
+        self.reserved = true;
         self
     }
 }
@@ -186,6 +196,10 @@ pub struct NetworkSpec {
     /// isolated /+8 relative to the VPC (for a /16: /24, /20, /24).
     #[builder(default, setter(strip_option))]
     pub tiers: Option<Vec<Tier>>,
+    /// Zone slots each carved tier reserves (default: 4, or the zone count when larger). Zone
+    /// `i` always gets slot `i`, so adding a zone up to this many never moves a subnet.
+    #[builder(default, setter(strip_option))]
+    pub zone_slots: Option<usize>,
     /// NAT strategy.
     #[builder(default = Nat::Single)]
     pub nat: Nat,
@@ -203,14 +217,19 @@ pub struct NetworkSpec {
     pub s3_endpoint: bool,
 }
 
-/// One subnet the network will create.
+/// One block of the VPC taken by a tier: a subnet the network will create, or space it keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Carved {
     tier: String,
     kind: TierKind,
     index: usize,
     cidr: Cidr,
+    /// Created (a zone in use of a tier not reserved), or only kept free.
+    created: bool,
 }
+
+/// Default number of zone slots per tier.
+pub const DEFAULT_ZONE_SLOTS: usize = 4;
 
 /// A validated network, ready to add to a stack.
 #[derive(Debug, Clone)]
@@ -244,6 +263,102 @@ impl Network {
 fn parse_cidr(field: &str, s: &str) -> Result<Cidr> {
     s.parse::<Cidr>()
         .map_err(|e| Error::validation(field, s, e.to_string()))
+}
+
+/// The zone slots per tier: the spec's, or the default (at least the zone count).
+fn zone_slots(spec: &NetworkSpec, zones: usize) -> Result<usize> {
+    match spec.zone_slots {
+        None => Ok(DEFAULT_ZONE_SLOTS.max(zones)),
+        Some(s) if s < zones || s > AZ_KEYS.len() => Err(Error::validation(
+            "network.zone_slots",
+            s.to_string(),
+            format!(
+                "reserve at least one slot per zone ({zones}) and at most {}",
+                AZ_KEYS.len()
+            ),
+        )),
+        Some(s) => Ok(s),
+    }
+}
+
+/// The blocks of tiers with explicit CIDRs, checked against the VPC and each other.
+fn explicit_blocks(tiers: &[Tier], vpc: Cidr, zones: usize) -> Result<Vec<Carved>> {
+    let mut carved: Vec<Carved> = Vec::new();
+    for t in tiers {
+        for (i, c) in t.cidrs.iter().enumerate() {
+            let field = format!("network.tiers.{}.cidrs[{i}]", t.name);
+            let block = parse_cidr(&field, c)?;
+            if block.prefix() != t.prefix {
+                return Err(Error::validation(
+                    field,
+                    c,
+                    format!("the tier's subnets are /{}", t.prefix),
+                ));
+            }
+            if !vpc.contains(&block) {
+                return Err(Error::validation(
+                    field,
+                    c,
+                    format!("outside the VPC block {vpc}"),
+                ));
+            }
+            if let Some(o) = carved.iter().find(|o| o.cidr.overlaps(&block)) {
+                return Err(Error::validation(
+                    field,
+                    c,
+                    format!("overlaps {} of tier {}", o.cidr, o.tier),
+                ));
+            }
+            carved.push(Carved {
+                tier: t.name.clone(),
+                kind: t.kind,
+                index: i,
+                cidr: block,
+                created: !t.reserved && i < zones,
+            });
+        }
+    }
+    Ok(carved)
+}
+
+/// Carve every tier without explicit blocks, in order: `slots` aligned blocks each, around the
+/// explicit ones. Zone `i` gets slot `i`; the other slots stay free for zones added later.
+fn carve_tiers(
+    tiers: &[Tier],
+    vpc: Cidr,
+    zones: usize,
+    slots: usize,
+    carved: &mut Vec<Carved>,
+) -> Result<()> {
+    let mut cursor = 0u64;
+    for t in tiers.iter().filter(|t| t.cidrs.is_empty()) {
+        for i in 0..slots {
+            let block = loop {
+                let Some((b, next)) = vpc.carve(cursor, t.prefix) else {
+                    return Err(Error::validation(
+                        format!("network.tiers.{}.prefix", t.name),
+                        format!("/{}", t.prefix),
+                        format!(
+                            "the VPC block {vpc} has no room left for zone slot {} of {slots} in this tier (each tier keeps {slots} slots so that adding a zone moves nothing: lower network.zone_slots, use smaller subnets or give explicit cidrs)",
+                            i + 1
+                        ),
+                    ));
+                };
+                cursor = next;
+                if !carved.iter().any(|o| o.cidr.overlaps(&b)) {
+                    break b;
+                }
+            };
+            carved.push(Carved {
+                tier: t.name.clone(),
+                kind: t.kind,
+                index: i,
+                cidr: block,
+                created: !t.reserved && i < zones,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn default_tiers(vpc: Cidr) -> Vec<Tier> {
@@ -323,8 +438,9 @@ impl From<NetworkSpec> for Result<Network> {
                 ));
             }
         }
-        let has_public = tiers.iter().any(|t| t.kind == TierKind::Public);
-        let has_private = tiers.iter().any(|t| t.kind == TierKind::Private);
+        let live = |k: TierKind| tiers.iter().any(|t| t.kind == k && !t.reserved);
+        let has_public = live(TierKind::Public);
+        let has_private = live(TierKind::Private);
         if spec.nat != Nat::None && !has_public {
             return Err(Error::validation(
                 "network.nat",
@@ -348,70 +464,12 @@ impl From<NetworkSpec> for Result<Network> {
                 format!("CloudWatch Logs accepts {RETENTION_DAYS:?}"),
             ));
         }
-        // Explicit blocks first, then carve the rest in tier order around them.
-        let mut carved: Vec<Carved> = Vec::new();
-        for t in &tiers {
-            for (i, c) in t.cidrs.iter().enumerate() {
-                let field = format!("network.tiers.{}.cidrs[{i}]", t.name);
-                let block = parse_cidr(&field, c)?;
-                if block.prefix() != t.prefix {
-                    return Err(Error::validation(
-                        field,
-                        c,
-                        format!("the tier's subnets are /{}", t.prefix),
-                    ));
-                }
-                if !vpc.contains(&block) {
-                    return Err(Error::validation(
-                        field,
-                        c,
-                        format!("outside the VPC block {vpc}"),
-                    ));
-                }
-                if let Some(o) = carved.iter().find(|o| o.cidr.overlaps(&block)) {
-                    return Err(Error::validation(
-                        field,
-                        c,
-                        format!("overlaps {} of tier {}", o.cidr, o.tier),
-                    ));
-                }
-                carved.push(Carved {
-                    tier: t.name.clone(),
-                    kind: t.kind,
-                    index: i,
-                    cidr: block,
-                });
-            }
-        }
-        let mut cursor = 0u64;
-        for t in tiers.iter().filter(|t| t.cidrs.is_empty()) {
-            for i in 0..n {
-                let block = loop {
-                    let Some((b, next)) = vpc.carve(cursor, t.prefix) else {
-                        return Err(Error::validation(
-                            format!("network.tiers.{}.prefix", t.name),
-                            format!("/{}", t.prefix),
-                            format!(
-                                "the VPC block {vpc} has no room left for subnet {} of {n} in this tier",
-                                i + 1
-                            ),
-                        ));
-                    };
-                    cursor = next;
-                    if !carved.iter().any(|o| o.cidr.overlaps(&b)) {
-                        break b;
-                    }
-                };
-                carved.push(Carved {
-                    tier: t.name.clone(),
-                    kind: t.kind,
-                    index: i,
-                    cidr: block,
-                });
-            }
-        }
+        let slots = zone_slots(&spec, n)?;
+        let mut carved = explicit_blocks(&tiers, vpc, n)?;
+        carve_tiers(&tiers, vpc, n, slots, &mut carved)?;
         // Keep tier order, then zone order.
         let order: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
+        carved.retain(|c| c.created);
         carved.sort_by_key(|c| {
             (
                 order
@@ -576,6 +634,7 @@ impl Component for Network {
     type Handle = NetworkHandle;
 
     fn add_to(self, stack: &mut Stack) -> NetworkHandle {
+        crate::owned::register_kinds(stack);
         let spec = &self.spec;
         let name = spec.name.clone();
         let n = spec.azs.len();
@@ -685,7 +744,7 @@ impl Component for Network {
                     logical,
                     subnet_id: host.id.into(),
                     allocation_id: Ref::new(eip, "allocation_id").into(),
-                    attachment,
+                    attachment: Some(attachment),
                 });
                 nat_ids.push(Ref::new(nat, "nat_gateway_id"));
                 nat_ips.push(Ref::new(nat, "public_ip"));

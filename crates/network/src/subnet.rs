@@ -176,7 +176,7 @@ impl Resource for Subnet {
                     )
                     .await?
                 }
-                _ => {}
+                other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
         ec2::reobserve(self, ctx, inputs).await

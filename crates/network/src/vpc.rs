@@ -407,7 +407,7 @@ impl Resource for Vpc {
                     )
                     .await?
                 }
-                _ => {}
+                other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
         ec2::reobserve(self, ctx, inputs).await

@@ -23,9 +23,11 @@
 #![warn(missing_docs)]
 
 mod lifecycle;
+mod owned;
 mod repository;
 
 pub use lifecycle::{Count, Lifecycle, LifecycleRule, TagStatus};
+pub use owned::register_kinds;
 pub use repository::{
     Encryption, KIND_REPOSITORY, Repository, RepositoryHandle, RepositorySpec,
     RepositorySpecBuilder, valid_repository_name,

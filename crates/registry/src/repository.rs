@@ -152,6 +152,7 @@ impl RepositoryHandle {
 impl Component for Repository {
     type Handle = RepositoryHandle;
     fn add_to(self, stack: &mut Stack) -> RepositoryHandle {
+        crate::owned::register_kinds(stack);
         let node = stack.add_resource(RepositoryNode { spec: self.spec });
         RepositoryHandle {
             uri: Ref::new(node, "repository_uri"),
@@ -165,7 +166,7 @@ pub(crate) struct RepositoryNode {
     spec: RepositorySpec,
 }
 
-fn client(ctx: &Context) -> Client {
+pub(crate) fn client(ctx: &Context) -> Client {
     ctx.client(Client::new)
 }
 
@@ -604,7 +605,7 @@ impl Resource for RepositoryNode {
                             .await?;
                     }
                 }
-                _ => {}
+                other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
         self.observe(ctx, inputs)
@@ -615,30 +616,42 @@ impl Resource for RepositoryNode {
             })
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
-        let ecr = client(ctx);
-        let rid = self.id();
-        let force = ctx.env().is_ephemeral();
-        let r = guard
-            .call("DeleteRepository", async {
-                ecr.delete_repository()
-                    .repository_name(&observed.physical_id)
-                    .force(force)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "DeleteRepository", &e))
-            })
-            .await;
-        match r {
-            Err(e) if e.aws_code() == Some("RepositoryNotFoundException") => Ok(()),
-            Err(e) if e.aws_code() == Some("RepositoryNotEmptyException") => Err(Error::Resource {
-                resource: rid.to_string(),
-                message: format!(
-                    "{} still holds images; delete them first (only ephemeral stages delete images with the repository)",
-                    observed.physical_id
-                ),
-            }),
-            other => other,
-        }
+        delete_repository(ctx, guard, &self.id(), &observed.physical_id).await
+    }
+    async fn holds_data(&self, ctx: &Context, observed: &Observed) -> Result<bool> {
+        crate::owned::has_images(ctx, &self.id(), &observed.physical_id).await
+    }
+}
+
+/// Delete the repository `name`: with its images only in an ephemeral stage; elsewhere a
+/// repository that still holds images is refused with a message saying so.
+pub(crate) async fn delete_repository(
+    ctx: &Context,
+    guard: &Guard,
+    rid: &ResourceId,
+    name: &str,
+) -> Result<()> {
+    let ecr = client(ctx);
+    let force = ctx.env().is_ephemeral();
+    let r = guard
+        .call("DeleteRepository", async {
+            ecr.delete_repository()
+                .repository_name(name)
+                .force(force)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::aws(rid, "DeleteRepository", &e))
+        })
+        .await;
+    match r {
+        Err(e) if e.aws_code() == Some("RepositoryNotFoundException") => Ok(()),
+        Err(e) if e.aws_code() == Some("RepositoryNotEmptyException") => Err(Error::Resource {
+            resource: rid.to_string(),
+            message: format!(
+                "{name} still holds images; delete them first (only ephemeral stages delete images with the repository)"
+            ),
+        }),
+        other => other,
     }
 }

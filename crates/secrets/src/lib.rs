@@ -48,11 +48,13 @@
 //! ```
 #![warn(missing_docs)]
 
+mod owned;
 mod parameter;
 mod refs;
 mod secret;
 mod value;
 
+pub use owned::{ORPHAN_RECOVERY_DAYS, register_kinds};
 pub use parameter::{
     KIND_PARAMETER, Parameter, ParameterHandle, ParameterSpec, ParameterSpecBuilder,
     ParameterValue, Tier,

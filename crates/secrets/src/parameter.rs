@@ -204,6 +204,7 @@ impl ParameterHandle {
 impl Component for Parameter {
     type Handle = ParameterHandle;
     fn add_to(self, stack: &mut Stack) -> ParameterHandle {
+        crate::owned::register_kinds(stack);
         let secure = matches!(self.spec.value, ParameterValue::Secure(_));
         let node = stack.add_resource(ParameterNode {
             spec: self.spec,
@@ -222,7 +223,7 @@ pub(crate) struct ParameterNode {
     logical: String,
 }
 
-fn client(ctx: &Context) -> Client {
+pub(crate) fn client(ctx: &Context) -> Client {
     ctx.client(Client::new)
 }
 
@@ -325,6 +326,9 @@ impl ParameterNode {
 impl Resource for ParameterNode {
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_PARAMETER, &self.logical)
+    }
+    async fn holds_data(&self, _: &Context, _: &Observed) -> Result<bool> {
+        Ok(matches!(self.spec.value, ParameterValue::Secure(_)))
     }
     fn service(&self) -> &'static str {
         "ssm"
@@ -552,18 +556,27 @@ impl Resource for ParameterNode {
             })
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
-        let rid = self.id();
-        let ssm = client(ctx);
-        let r = guard
-            .call("DeleteParameter", async {
-                ssm.delete_parameter()
-                    .name(&observed.physical_id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "DeleteParameter", &e))
-            })
-            .await;
-        skyforge_core::ok_if_aws_code(r, &["ParameterNotFound"])
+        delete_parameter(ctx, guard, &self.id(), &observed.physical_id).await
     }
+}
+
+/// Delete the parameter `name`; success when it is already gone.
+pub(crate) async fn delete_parameter(
+    ctx: &Context,
+    guard: &Guard,
+    rid: &ResourceId,
+    name: &str,
+) -> Result<()> {
+    let ssm = client(ctx);
+    let r = guard
+        .call("DeleteParameter", async {
+            ssm.delete_parameter()
+                .name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::aws(rid, "DeleteParameter", &e))
+        })
+        .await;
+    skyforge_core::ok_if_aws_code(r, &["ParameterNotFound"])
 }

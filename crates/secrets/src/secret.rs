@@ -239,6 +239,7 @@ impl SecretHandle {
 impl Component for Secret {
     type Handle = SecretHandle;
     fn add_to(self, stack: &mut Stack) -> SecretHandle {
+        crate::owned::register_kinds(stack);
         let logical = self.spec.logical_id.clone();
         let keys = match &self.spec.value {
             SecretValue::Json(m) => Some(m.keys().cloned().collect()),
@@ -474,6 +475,9 @@ impl SecretNode {
 impl Resource for SecretNode {
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SECRET, &self.spec.logical_id)
+    }
+    async fn holds_data(&self, _: &Context, _: &Observed) -> Result<bool> {
+        Ok(true)
     }
     fn service(&self) -> &'static str {
         "secretsmanager"
@@ -723,23 +727,35 @@ impl Resource for SecretNode {
             })
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
-        let rid = self.id();
-        let sm = client(ctx);
-        let immediate = ctx.env().is_ephemeral();
-        let r = guard
-            .call("DeleteSecret", async {
-                let req = sm.delete_secret().secret_id(&observed.physical_id);
-                let req = if immediate {
-                    req.force_delete_without_recovery(true)
-                } else {
-                    req.recovery_window_in_days(i64::from(self.spec.recovery_window_days))
-                };
-                req.send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "DeleteSecret", &e))
-            })
-            .await;
-        skyforge_core::ok_if_aws_code(r, &["ResourceNotFoundException"])
+        let days = i64::from(self.spec.recovery_window_days);
+        delete_secret(ctx, guard, &self.id(), &observed.physical_id, days).await
     }
+}
+
+/// Delete the secret `id` (name or ARN) with a recovery window of `days`, or at once in an
+/// ephemeral stage; success when it is already gone.
+pub(crate) async fn delete_secret(
+    ctx: &Context,
+    guard: &Guard,
+    rid: &ResourceId,
+    id: &str,
+    days: i64,
+) -> Result<()> {
+    let sm = client(ctx);
+    let immediate = ctx.env().is_ephemeral();
+    let r = guard
+        .call("DeleteSecret", async {
+            let req = sm.delete_secret().secret_id(id);
+            let req = if immediate {
+                req.force_delete_without_recovery(true)
+            } else {
+                req.recovery_window_in_days(days)
+            };
+            req.send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::aws(rid, "DeleteSecret", &e))
+        })
+        .await;
+    skyforge_core::ok_if_aws_code(r, &["ResourceNotFoundException"])
 }

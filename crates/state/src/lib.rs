@@ -56,5 +56,5 @@ pub use lock::{
     Clock, HeldLock, LockBackend, LockInfo, LockStatus, Locker, MemoryLock, SystemClock,
     TokioClock, this_holder,
 };
-pub use run::{Backend, annotate, apply, plan};
+pub use run::{Backend, annotate, apply, apply_with, plan, plan_with};
 pub use store::{LocalStore, S3Store, StateStore};

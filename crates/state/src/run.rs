@@ -3,7 +3,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use skyforge_core::{ApplyReport, Context, Plan, PlanMode, ResourceId, RunHooks, Stack, Warning};
+use std::collections::BTreeSet;
+
+use skyforge_core::{
+    ApplyOptions, ApplyReport, Context, Plan, PlanMode, PlanOptions, ResourceId, RunHooks, Stack,
+    Warning,
+};
 
 use crate::document::{JournalEntry, JournalStatus, ResourceRecord, StateDocument};
 use crate::error::{Error, Result};
@@ -114,17 +119,56 @@ impl RunHooks for Journal {
 }
 
 /// Plan with the state's knowledge: calls an earlier run started and never finished become
-/// warnings (the resource may half-exist; observation shows what is there).
+/// warnings (the resource may half-exist; observation shows what is there), and so do resources
+/// the state recorded that neither the spec nor the orphan listing accounts for.
 pub async fn plan(stack: &Stack, ctx: &Context, backend: &Backend) -> Result<Plan> {
-    let mut plan = stack.plan(ctx).await?;
+    plan_with(
+        stack,
+        ctx,
+        backend,
+        PlanMode::Apply,
+        &PlanOptions::default(),
+    )
+    .await
+}
+
+/// [`plan`] for `mode` (apply or destroy) with plan options (resources allowed to be destroyed).
+pub async fn plan_with(
+    stack: &Stack,
+    ctx: &Context,
+    backend: &Backend,
+    mode: PlanMode,
+    options: &PlanOptions,
+) -> Result<Plan> {
+    let mut plan = match mode {
+        PlanMode::Apply => stack.plan_with(ctx, options).await?,
+        PlanMode::Destroy => stack.plan_destroy_with(ctx, options).await?,
+    };
     if let Some(doc) = backend.store.load().await? {
         annotate(&mut plan, &doc);
     }
     Ok(plan)
 }
 
-/// Add the unfinished calls of `doc` to `plan`'s warnings.
+/// Add the unfinished calls of `doc`, and the resources it records that the plan does not list
+/// (not declared, not found by the orphan listing), to `plan`'s warnings.
 pub fn annotate(plan: &mut Plan, doc: &StateDocument) {
+    for (id, record) in &doc.resources {
+        if plan.resources.iter().any(|r| &r.id.to_string() == id) {
+            continue;
+        }
+        plan.warnings.push(Warning {
+            resource: None,
+            message: format!(
+                "the state records {id}{} from an earlier apply, but the spec no longer declares it and no listing found it (its kind may not be registered with the stack, or it lost its ownership tags): it is not deleted; check it by hand",
+                record
+                    .physical_id
+                    .as_deref()
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
     for e in doc.unfinished() {
         plan.warnings.push(Warning {
             resource: None,
@@ -145,6 +189,18 @@ pub async fn apply(
     ctx: &Context,
     plan: &Plan,
     backend: &Backend,
+) -> Result<ApplyReport> {
+    apply_with(stack, ctx, plan, backend, &BTreeSet::new()).await
+}
+
+/// [`apply`], allowing the deletion or replacement of the protected resources in
+/// `allow_destroy` (`secret.db-password`).
+pub async fn apply_with(
+    stack: &Stack,
+    ctx: &Context,
+    plan: &Plan,
+    backend: &Backend,
+    allow_destroy: &BTreeSet<String>,
 ) -> Result<ApplyReport> {
     let operation = match plan.mode {
         PlanMode::Apply => "apply",
@@ -167,7 +223,13 @@ pub async fn apply(
         clock: SystemClock,
         seq: std::sync::atomic::AtomicU64::new(0),
     });
-    let result = stack.apply_with_hooks(ctx, plan, journal.clone()).await;
+    let options = ApplyOptions {
+        allow_destroy: allow_destroy.clone(),
+        hooks: journal.clone(),
+    };
+    let result = stack.apply_with(ctx, plan, &options).await;
+    // The hooks' last reference outside `journal`: the lock is released through `journal`.
+    drop(options);
     let mut doc = journal.doc.lock().await.clone();
     if let Ok(report) = &result {
         let digests = stack.resource_digests();

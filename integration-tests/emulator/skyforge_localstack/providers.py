@@ -370,6 +370,19 @@ def _matches(tags, filters):
     return True
 
 
+def _groups_referencing(backend, gid):
+    """The other security groups with an ingress or egress rule that references group `gid`."""
+    found = set()
+    for groups in backend.groups.values():
+        for group in groups.values():
+            if group.id == gid:
+                continue
+            for rule in list(group.ingress_rules) + list(group.egress_rules):
+                if (rule.source_group or {}).get("GroupId") == gid:
+                    found.add(group.id)
+    return found
+
+
 @aws_provider(api="ec2", name="skyforge")
 def ec2():
     from localstack.services.ec2.provider import Ec2Provider
@@ -446,12 +459,22 @@ def ec2():
 
     def delete_group(context, request):
         gid = request.get("GroupId")
-        for e in _ec2_backend(context).enis.values():
+        backend = _ec2_backend(context)
+        for e in backend.enis.values():
             ids = {getattr(g, "id", g) for g in e.group_set}
             if gid in ids:
                 raise CommonServiceException(
                     "DependencyViolation", "resource %s has a dependent object" % gid, 400
                 )
+        # AWS also refuses while a rule of another group references this one; moto deletes it.
+        referencing = _groups_referencing(backend, gid)
+        if referencing:
+            raise CommonServiceException(
+                "DependencyViolation",
+                "resource %s has a dependent object (referenced by %s)"
+                % (gid, ", ".join(sorted(referencing))),
+                400,
+            )
         return inner_delete_group(context, request)
 
     table["DeleteSubnet"] = delete_subnet

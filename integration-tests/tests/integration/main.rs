@@ -3,6 +3,7 @@
 
 mod emulator;
 mod network;
+mod safety;
 mod secrets_registry;
 mod smoke;
 mod state;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use skyforge_core::{Action, ApplyReport, Environment, Error, Plan, ResourceId, Result, Stack};
-use skyforge_integration_tests::{TestStack, calls_between, inventory};
+use skyforge_integration_tests::{TestStack, calls_between, ec2_copies, inventory};
 use skyforge_network::{
     Azs, FlowLogs, Nat, Network, NetworkHandle, Peer, Protocol, Rule, SecurityGroup, Tier,
 };
@@ -123,38 +123,6 @@ fn changes(plan: &Plan) -> Vec<String> {
         .filter(|r| r.action.is_change())
         .map(|r| format!("{} {}", r.action.symbol(), r.id))
         .collect()
-}
-
-/// Resources of the stack in EC2 by (type, logical id), with how many carry each pair.
-async fn copies(t: &TestStack) -> BTreeMap<String, usize> {
-    let live: Vec<String> = inventory(t)
-        .await
-        .into_iter()
-        .filter_map(|s| s.strip_prefix("ec2:").map(str::to_string))
-        .collect();
-    let ec2 = t.ctx.client(aws_sdk_ec2::Client::new);
-    let tags = ec2
-        .describe_tags()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("key")
-                .values(skyforge_core::tags::LOGICAL_ID)
-                .build(),
-        )
-        .max_results(1000)
-        .send()
-        .await
-        .expect("DescribeTags");
-    let mut out = BTreeMap::new();
-    for d in tags.tags() {
-        let id = d.resource_id().unwrap_or_default();
-        if let Some(entry) = live.iter().find(|l| l.ends_with(&format!(" {id}"))) {
-            let ty = entry.split(' ').next().unwrap_or("?");
-            *out.entry(format!("{ty} {}", d.value().unwrap_or("?")))
-                .or_insert(0) += 1;
-        }
-    }
-    out
 }
 
 async fn destroy(t: &TestStack, stack: &Stack) -> Calls {
@@ -306,6 +274,7 @@ async fn bad_network_specs_fail_before_any_api_call() {
             "network.tiers.data.prefix",
             net_only(
                 vpc("10.0.0.0/24")
+                    .zone_slots(2)
                     .tiers(vec![
                         Tier::public("public", 26),
                         Tier::private("app", 26),
@@ -609,7 +578,7 @@ async fn aborted_cycle(latency: Option<f64>) {
             .all(|f| f.resource.kind == "route" && f.message.contains("CreateRoute")),
         "{err}"
     );
-    let partial = copies(&t).await;
+    let partial = ec2_copies(&t).await;
     assert!(partial.len() > 5, "only {partial:?} before the abort");
 
     let resumed = stack.plan(&t.ctx).await.expect("plan after abort");
@@ -619,7 +588,7 @@ async fn aborted_cycle(latency: Option<f64>) {
     );
     stack.apply(&t.ctx, &resumed).await.expect("re-apply");
     assert!(!stack.plan(&t.ctx).await.expect("plan").has_changes());
-    let all = copies(&t).await;
+    let all = ec2_copies(&t).await;
     let dupes: Vec<_> = all.iter().filter(|(_, n)| **n != 1).collect();
     assert!(dupes.is_empty(), "duplicates after re-apply: {dupes:?}");
     // Every tagged EC2 resource of the plan exists once: vpc, 6 subnets, igw, eip, nat, 3 route

@@ -348,3 +348,133 @@ async fn a_canary_secret_value_appears_in_no_plan_output_error_or_log() {
     assert!(inventory(&t).await.is_empty());
     std::fs::remove_file(&file).ok();
 }
+
+/// A prod stack of two secrets and two parameters; `keep_all = false` drops one secret and both
+/// parameters from the spec.
+fn prod_stack(env: &skyforge_core::Environment, keep_all: bool) -> Stack {
+    let mut stack = Stack::new(env.clone());
+    stack.add(
+        Secret::builder()
+            .logical_id("db-password")
+            .value(SecretValue::generated(Generator::password(24, "")))
+            .build()
+            .unwrap(),
+    );
+    if keep_all {
+        stack.add(
+            Secret::builder()
+                .logical_id("api-key")
+                .value(SecretValue::generated(Generator::password(24, "")))
+                .build()
+                .unwrap(),
+        );
+        stack.add(
+            Parameter::builder()
+                .key("LOG_LEVEL")
+                .value(ParameterValue::Plain("info".into()))
+                .build()
+                .unwrap(),
+        );
+        stack.add(
+            Parameter::builder()
+                .key("SENTRY_DSN")
+                .value(ParameterValue::Secure(Source::value(
+                    "https://k@sentry.invalid/1",
+                )))
+                .build()
+                .unwrap(),
+        );
+    }
+    stack
+}
+
+#[tokio::test]
+async fn secrets_removed_from_a_prod_spec_are_kept_until_allowed() {
+    use skyforge_core::{ApplyOptions, Environment, PlanOptions, Stage};
+    let t = TestStack::new().await;
+    let env = Environment::new(t.app.clone(), Stage::Prod).region("us-east-1");
+    let ctx = skyforge_core::Context::from_sdk_config(env.clone(), t.ctx.sdk_config().clone());
+    let full = prod_stack(&env, true);
+    full.apply(&ctx, &full.plan(&ctx).await.unwrap())
+        .await
+        .expect("apply");
+
+    // Dropped from the spec: both secrets-bearing resources are refused, the plain parameter
+    // is simply deleted.
+    let slim = prod_stack(&env, false);
+    let plan = slim.plan(&ctx).await.unwrap();
+    println!("protected orphans plan:\n{plan}");
+    let refused: Vec<String> = plan
+        .refused
+        .iter()
+        .map(|r| r.resource.to_string())
+        .collect();
+    assert_eq!(
+        refused,
+        ["secret.api-key", "ssm_parameter.sentry-dsn"],
+        "{plan}"
+    );
+    let text = plan.to_string();
+    assert!(
+        text.starts_with("Error: secret.api-key: holds data and stage prod is not ephemeral: refusing to destroy it; allow it explicitly with --allow-destroy secret.api-key"),
+        "{text}"
+    );
+    let orphans: Vec<String> = plan
+        .resources
+        .iter()
+        .filter(|r| r.orphan)
+        .map(|r| format!("{}{}", r.id, if r.protected { " [protected]" } else { "" }))
+        .collect();
+    assert_eq!(
+        orphans,
+        [
+            "secret.api-key [protected]",
+            "ssm_parameter.log-level",
+            "ssm_parameter.sentry-dsn [protected]"
+        ]
+    );
+    let before = t.calls().await;
+    let err = slim.apply(&ctx, &plan).await.unwrap_err();
+    assert!(matches!(err, Error::Protected { .. }), "{err}");
+    assert!(
+        mutating(&calls_between(&before, &t.calls().await)).is_empty(),
+        "refused before any call"
+    );
+
+    // Allowed for this run: deleted (the secret with its recovery window), then converged.
+    let allow = ["secret.api-key", "ssm_parameter.sentry-dsn"];
+    let mut popts = PlanOptions::default();
+    let mut aopts = ApplyOptions::default();
+    for a in allow {
+        popts = popts.allow_destroy(a);
+        aopts = aopts.allow_destroy(a);
+    }
+    let plan = slim.plan_with(&ctx, &popts).await.unwrap();
+    assert!(!plan.is_refused(), "{plan}");
+    slim.apply_with(&ctx, &plan, &aopts)
+        .await
+        .expect("allowed apply");
+    let sm = ctx.client(aws_sdk_secretsmanager::Client::new);
+    let gone = sm
+        .describe_secret()
+        .secret_id(format!("{}/prod/api-key", t.app))
+        .send()
+        .await
+        .expect("a deleted secret stays describable during its recovery window");
+    assert!(gone.deleted_date().is_some(), "scheduled for deletion");
+    assert!(!slim.plan(&ctx).await.unwrap().has_changes());
+
+    // Destroying the prod stack needs the allowance too; then clean up what recovery keeps.
+    let d = slim.plan_destroy(&ctx).await.unwrap();
+    assert_eq!(d.refused[0].resource.to_string(), "secret.db-password");
+    let opts = ApplyOptions::default().allow_destroy("secret.db-password");
+    slim.apply_with(&ctx, &d, &opts).await.expect("destroy");
+    for name in ["api-key", "db-password"] {
+        sm.delete_secret()
+            .secret_id(format!("{}/prod/{name}", t.app))
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .expect("force delete");
+    }
+}

@@ -124,7 +124,7 @@ async fn destroy_runs_in_exact_reverse_order() {
     let mut expected = created.clone();
     expected.reverse();
     assert_eq!(deleted, expected);
-    assert!(cloud.objects.lock().unwrap().is_empty());
+    assert!(cloud.is_empty());
     // Destroying again finds nothing.
     let d2 = s.plan_destroy(&ctx).await.unwrap();
     assert_eq!(d2.summary.destroy, 0);
@@ -142,12 +142,12 @@ async fn an_interrupted_destroy_is_finished_by_the_next_one() {
     let plan = s.plan(&ctx).await.unwrap();
     s.apply(&ctx, &plan).await.unwrap();
     // The leaves went before the run stopped.
-    cloud.objects.lock().unwrap().remove("n3");
-    cloud.objects.lock().unwrap().remove("n2");
+    cloud.remove("n3");
+    cloud.remove("n2");
     let d = s.plan_destroy(&ctx).await.unwrap();
     assert_eq!((d.summary.destroy, d.summary.unchanged), (2, 2), "{d}");
     s.apply(&ctx, &d).await.unwrap();
-    assert!(cloud.objects.lock().unwrap().is_empty());
+    assert!(cloud.is_empty());
 }
 
 #[tokio::test(start_paused = true)]

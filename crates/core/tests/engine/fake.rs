@@ -1,13 +1,19 @@
 //! A fake resource over an in-memory "cloud", with modeled latencies and scripted failures.
+//!
+//! The cloud refuses what AWS refuses: deleting an object while another object's `parent` field
+//! names it is a `DependencyViolation`. Every create gets a new physical id
+//! (`fake-<logical>-<serial>`), so a replaced object's dependents see a new identity.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId, Observed,
-    Outputs, Ref, Resource, ResourceId, Result, RunHooks, Stage, Value,
+    Outputs, Owned, OwnedKind, Ref, ReplaceOrder, Resource, ResourceId, Result, RunHooks, Stage,
+    Value,
 };
 use tokio::time::Instant;
 
@@ -20,11 +26,22 @@ pub struct Event {
     pub end: Instant,
 }
 
+/// One object of the cloud.
+#[derive(Debug, Clone)]
+pub struct Obj {
+    pub kind: &'static str,
+    pub logical: String,
+    pub serial: u64,
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
 #[derive(Default)]
 pub struct Cloud {
-    pub objects: Mutex<BTreeMap<String, BTreeMap<String, serde_json::Value>>>,
+    /// By physical id.
+    pub objects: Mutex<BTreeMap<String, Obj>>,
     pub events: Mutex<Vec<Event>>,
     pub mutations: Mutex<Vec<String>>,
+    serial: AtomicU64,
 }
 
 impl Cloud {
@@ -37,37 +54,112 @@ impl Cloud {
             .cloned()
             .collect()
     }
-    pub fn set_field(&self, id: &str, field: &str, v: serde_json::Value) {
+    /// The physical id of the newest object with this logical id.
+    pub fn newest(&self, logical: &str) -> Option<String> {
         self.objects
             .lock()
             .unwrap()
-            .get_mut(id)
+            .iter()
+            .filter(|(_, o)| o.logical == logical)
+            .max_by_key(|(_, o)| o.serial)
+            .map(|(p, _)| p.clone())
+    }
+    /// How many objects carry this logical id.
+    pub fn copies(&self, logical: &str) -> usize {
+        let objs = self.objects.lock().unwrap();
+        objs.values().filter(|o| o.logical == logical).count()
+    }
+    pub fn set_field(&self, logical: &str, field: &str, v: serde_json::Value) {
+        let p = self.newest(logical).unwrap();
+        let mut objs = self.objects.lock().unwrap();
+        objs.get_mut(&p).unwrap().fields.insert(field.into(), v);
+    }
+    /// Remove every object with this logical id (as if deleted behind the engine's back).
+    pub fn remove(&self, logical: &str) {
+        self.objects
+            .lock()
             .unwrap()
-            .insert(field.into(), v);
+            .retain(|_, o| o.logical != logical);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.objects.lock().unwrap().is_empty()
+    }
+    /// Put an object in directly (one made by hand, or left by a crash); returns its id.
+    pub fn insert(&self, kind: &'static str, logical: &str, size: u32) -> String {
+        let serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let physical = format!("fake-{logical}-{serial}");
+        let mut fields = BTreeMap::new();
+        fields.insert("size".to_string(), serde_json::json!(size));
+        fields.insert("flavor".to_string(), serde_json::json!("a"));
+        self.objects.lock().unwrap().insert(
+            physical.clone(),
+            Obj {
+                kind,
+                logical: logical.into(),
+                serial,
+                fields,
+            },
+        );
+        physical
+    }
+    fn record(&self, what: String) {
+        self.mutations.lock().unwrap().push(what);
+    }
+    /// Delete an object, refusing while another object names it as its parent.
+    fn delete(&self, physical: &str) -> Result<()> {
+        let mut objs = self.objects.lock().unwrap();
+        let users: Vec<String> = objs
+            .iter()
+            .filter(|(_, o)| o.fields.get("parent") == Some(&serde_json::json!(physical)))
+            .map(|(p, _)| p.clone())
+            .collect();
+        if !users.is_empty() {
+            return Err(Error::Aws {
+                resource: physical.to_string(),
+                operation: "DeleteThing".into(),
+                code: "DependencyViolation".into(),
+                message: format!("{physical} is used by {}", users.join(", ")),
+            });
+        }
+        objs.remove(physical);
+        Ok(())
     }
 }
 
+pub const KIND: &str = "fake:thing";
+
 pub struct Fake {
+    pub kind: &'static str,
     pub logical: String,
     pub service: &'static str,
     pub size: u32,
+    pub flavor: &'static str,
     pub parent: Option<Ref<String>>,
     pub extra_deps: Vec<NodeId>,
     pub latency: Duration,
     pub fail_create: bool,
+    /// Updates report success but change nothing.
+    pub broken_update: bool,
+    pub order: ReplaceOrder,
+    pub stateful: bool,
     pub cloud: Arc<Cloud>,
 }
 
 impl Fake {
     pub fn new(cloud: &Arc<Cloud>, logical: &str, latency_s: u64) -> Self {
         Fake {
+            kind: KIND,
             logical: logical.into(),
             service: "fake",
             size: 1,
+            flavor: "a",
             parent: None,
             extra_deps: vec![],
             latency: Duration::from_secs(latency_s),
             fail_create: false,
+            broken_update: false,
+            order: ReplaceOrder::DestroyBeforeCreate,
+            stateful: false,
             cloud: cloud.clone(),
         }
     }
@@ -83,6 +175,22 @@ impl Fake {
         self.service = s;
         self
     }
+    pub fn kind(mut self, k: &'static str) -> Self {
+        self.kind = k;
+        self
+    }
+    pub fn flavor(mut self, f: &'static str) -> Self {
+        self.flavor = f;
+        self
+    }
+    pub fn create_before_destroy(mut self) -> Self {
+        self.order = ReplaceOrder::CreateBeforeDestroy;
+        self
+    }
+    pub fn stateful(mut self) -> Self {
+        self.stateful = true;
+        self
+    }
     async fn work(&self, op: &'static str) {
         let start = Instant::now();
         tokio::time::sleep(self.latency).await;
@@ -93,15 +201,13 @@ impl Fake {
             end: Instant::now(),
         });
     }
-    fn observed_from(&self, o: &BTreeMap<String, serde_json::Value>) -> Observed {
+    fn observed_from(physical: &str, o: &Obj) -> Observed {
         let mut outputs = Outputs::new();
-        outputs.insert(
-            "id".into(),
-            serde_json::json!(format!("fake-{}", self.logical)),
-        );
+        outputs.insert("id".into(), serde_json::json!(physical));
         Observed {
-            physical_id: format!("fake-{}", self.logical),
+            physical_id: physical.to_string(),
             fields: o
+                .fields
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::Known(v.clone())))
                 .collect(),
@@ -113,7 +219,7 @@ impl Fake {
 #[async_trait]
 impl Resource for Fake {
     fn id(&self) -> ResourceId {
-        ResourceId::new("fake:thing", self.logical.clone())
+        ResourceId::new(self.kind, self.logical.clone())
     }
     fn service(&self) -> &'static str {
         self.service
@@ -123,9 +229,19 @@ impl Resource for Fake {
         d.extend(self.parent.map(|r| r.node()));
         d
     }
+    fn replace_order(&self) -> ReplaceOrder {
+        self.order
+    }
+    async fn holds_data(&self, _ctx: &Context, _observed: &Observed) -> Result<bool> {
+        Ok(self.stateful)
+    }
     fn desired(&self, _env: &Environment, inputs: &Inputs) -> Fields {
         let mut f = Fields::new();
         f.insert("size".into(), Field::new(Value::of(self.size)));
+        f.insert(
+            "flavor".into(),
+            Field::new(Value::str(self.flavor)).force_new(),
+        );
         if let Some(p) = &self.parent {
             let v = inputs.get(p).map(Value::str).unwrap_or(Value::Unknown);
             f.insert("parent".into(), Field::new(v).force_new());
@@ -133,18 +249,17 @@ impl Resource for Fake {
         f
     }
     async fn observe(&self, _ctx: &Context, _inputs: &Inputs) -> Result<Option<Observed>> {
+        let Some(p) = self.cloud.newest(&self.logical) else {
+            return Ok(None);
+        };
         let objs = self.cloud.objects.lock().unwrap();
-        Ok(objs.get(&self.logical).map(|o| self.observed_from(o)))
+        Ok(objs.get(&p).map(|o| Fake::observed_from(&p, o)))
     }
     async fn create(&self, _ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
         let id = self.id();
         guard
             .call("CreateThing", async {
-                self.cloud
-                    .mutations
-                    .lock()
-                    .unwrap()
-                    .push(format!("create {}", self.logical));
+                self.cloud.record(format!("create {}", self.logical));
                 self.work("create").await;
                 if self.fail_create {
                     return Err(Error::Aws {
@@ -157,59 +272,102 @@ impl Resource for Fake {
                 Ok(())
             })
             .await?;
-        let mut o = BTreeMap::new();
-        o.insert("size".to_string(), serde_json::json!(self.size));
+        let physical = self.cloud.insert(self.kind, &self.logical, self.size);
+        let mut objs = self.cloud.objects.lock().unwrap();
+        let o = objs.get_mut(&physical).unwrap();
+        o.fields
+            .insert("flavor".into(), serde_json::json!(self.flavor));
         if let Some(p) = &self.parent {
-            o.insert("parent".into(), serde_json::json!(inputs.require(p, &id)?));
+            o.fields
+                .insert("parent".into(), serde_json::json!(inputs.require(p, &id)?));
         }
-        let obs = self.observed_from(&o);
-        self.cloud
-            .objects
-            .lock()
-            .unwrap()
-            .insert(self.logical.clone(), o);
-        Ok(obs)
+        Ok(Fake::observed_from(&physical, o))
     }
     async fn update(
         &self,
         _ctx: &Context,
         _inputs: &Inputs,
-        _observed: &Observed,
+        observed: &Observed,
         diffs: &[FieldDiff],
         guard: &Guard,
     ) -> Result<Observed> {
         guard
             .call("UpdateThing", async {
-                self.cloud
-                    .mutations
-                    .lock()
-                    .unwrap()
-                    .push(format!("update {}", self.logical));
+                self.cloud.record(format!("update {}", self.logical));
                 self.work("update").await;
                 Ok(())
             })
             .await?;
         let mut objs = self.cloud.objects.lock().unwrap();
-        let o = objs.get_mut(&self.logical).unwrap();
-        for d in diffs {
-            if let Some(Value::Known(v)) = &d.new {
-                o.insert(d.field.clone(), v.clone());
+        let o = objs.get_mut(&observed.physical_id).unwrap();
+        if !self.broken_update {
+            for d in diffs {
+                if let Some(Value::Known(v)) = &d.new {
+                    o.fields.insert(d.field.clone(), v.clone());
+                }
             }
         }
-        Ok(self.observed_from(o))
+        Ok(Fake::observed_from(&observed.physical_id, o))
     }
-    async fn delete(&self, _ctx: &Context, _observed: &Observed, guard: &Guard) -> Result<()> {
+    async fn delete(&self, _ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
+        guard
+            .call("DeleteThing", async {
+                self.cloud.record(format!("delete {}", self.logical));
+                self.work("delete").await;
+                // Deleting something already gone is fine.
+                self.cloud.delete(&observed.physical_id)
+            })
+            .await
+    }
+}
+
+/// The orphan lister of one fake kind.
+pub struct FakeKind {
+    pub kind: &'static str,
+    pub inside: &'static [&'static str],
+    pub stateful: bool,
+    pub cloud: Arc<Cloud>,
+}
+
+impl FakeKind {
+    pub fn new(cloud: &Arc<Cloud>, kind: &'static str) -> Self {
+        FakeKind {
+            kind,
+            inside: &[],
+            stateful: false,
+            cloud: cloud.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl OwnedKind for FakeKind {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn service(&self) -> &'static str {
+        "fake"
+    }
+    fn inside(&self) -> &'static [&'static str] {
+        self.inside
+    }
+    async fn list(&self, _ctx: &Context) -> Result<Vec<Owned>> {
+        let objs = self.cloud.objects.lock().unwrap();
+        Ok(objs
+            .iter()
+            .filter(|(_, o)| o.kind == self.kind)
+            .map(|(p, o)| Owned::new(o.logical.clone(), p.clone()))
+            .collect())
+    }
+    async fn holds_data(&self, _ctx: &Context, _owned: &Owned) -> Result<bool> {
+        Ok(self.stateful)
+    }
+    async fn delete(&self, _ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
         guard
             .call("DeleteThing", async {
                 self.cloud
-                    .mutations
-                    .lock()
-                    .unwrap()
-                    .push(format!("delete {}", self.logical));
-                self.work("delete").await;
-                // Deleting something already gone is fine.
-                self.cloud.objects.lock().unwrap().remove(&self.logical);
-                Ok(())
+                    .record(format!("delete orphan {}", owned.logical_id));
+                self.cloud.delete(&owned.physical_id)
             })
             .await
     }
@@ -220,10 +378,14 @@ pub fn env() -> Environment {
 }
 
 pub fn ctx() -> Context {
+    ctx_for(env())
+}
+
+pub fn ctx_for(env: Environment) -> Context {
     let sdk = aws_types::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
-    Context::from_sdk_config(env(), sdk)
+    Context::from_sdk_config(env, sdk)
 }
 
 /// Hooks recording every mutation, optionally refusing from the n-th on.

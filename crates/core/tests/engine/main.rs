@@ -5,4 +5,5 @@ mod executor;
 mod fake;
 mod naming;
 mod plan_render;
+mod safety;
 mod wait;

@@ -1,7 +1,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use skyforge_core::{Action, FieldDiff, Plan, PlanMode, ResourceId, ResourcePlan, Value, Warning};
+use skyforge_core::{
+    Action, FieldDiff, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId, ResourcePlan, Value,
+    Warning,
+};
 
 fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(manifest_dir())
@@ -33,24 +36,30 @@ fn sample() -> Plan {
     );
     let resources = vec![
         ResourcePlan {
-            id: ResourceId::new("ec2:vpc", "main"),
+            id: ResourceId::new("vpc", "main"),
             physical_id: None,
             service: "ec2".into(),
             depends_on: vec![],
+            orphan: false,
+            protected: false,
             action: Action::Create { fields: create },
         },
         ResourcePlan {
-            id: ResourceId::new("secretsmanager:secret", "cookie-secret"),
+            id: ResourceId::new("secret", "cookie-secret"),
             physical_id: None,
             service: "secretsmanager".into(),
             depends_on: vec![],
+            orphan: false,
+            protected: false,
             action: Action::Create { fields: secret },
         },
         ResourcePlan {
-            id: ResourceId::new("ec2:security-group", "app"),
+            id: ResourceId::new("security_group", "app"),
             physical_id: Some("sg-0abc".into()),
             service: "ec2".into(),
-            depends_on: vec![ResourceId::new("ec2:vpc", "main")],
+            depends_on: vec![ResourceId::new("vpc", "main")],
+            orphan: false,
+            protected: false,
             action: Action::Update {
                 diffs: vec![
                     FieldDiff {
@@ -75,10 +84,12 @@ fn sample() -> Plan {
             },
         },
         ResourcePlan {
-            id: ResourceId::new("rds:db-instance", "db"),
+            id: ResourceId::new("db_instance", "db"),
             physical_id: Some("alva-staging-db".into()),
             service: "rds".into(),
             depends_on: vec![],
+            orphan: false,
+            protected: false,
             action: Action::Replace {
                 reason: "engine cannot change in place".into(),
                 diffs: vec![
@@ -95,34 +106,75 @@ fn sample() -> Plan {
                         forces_replacement: false,
                     },
                 ],
+                order: ReplaceOrder::DestroyBeforeCreate,
+                dragged_by: vec![],
             },
         },
         ResourcePlan {
-            id: ResourceId::new("ecr:repository", "legacy"),
-            physical_id: Some("alva/staging/legacy".into()),
-            service: "ecr".into(),
+            id: ResourceId::new("db_parameter_group", "db"),
+            physical_id: Some("alva-staging-db-pg".into()),
+            service: "rds".into(),
+            depends_on: vec![ResourceId::new("db_instance", "db")],
+            orphan: false,
+            protected: false,
+            action: Action::Replace {
+                reason: "replaced with db_instance.db, whose new identity it cannot take in place"
+                    .into(),
+                diffs: vec![FieldDiff {
+                    field: "db_instance".into(),
+                    old: Some(Value::str("alva-staging-db")),
+                    new: Some(Value::Unknown),
+                    forces_replacement: true,
+                }],
+                order: ReplaceOrder::CreateBeforeDestroy,
+                dragged_by: vec![ResourceId::new("db_instance", "db")],
+            },
+        },
+        ResourcePlan {
+            id: ResourceId::new("security_group_rule", "app-ingress-tcp-22-internet"),
+            physical_id: Some("sg-0abc:sgr-0def".into()),
+            service: "ec2".into(),
             depends_on: vec![],
+            orphan: true,
+            protected: false,
             action: Action::Delete,
         },
         ResourcePlan {
-            id: ResourceId::new("logs:log-group", "api"),
+            id: ResourceId::new("ecr_repository", "legacy"),
+            physical_id: Some("alva/staging/legacy".into()),
+            service: "ecr".into(),
+            depends_on: vec![],
+            orphan: true,
+            protected: true,
+            action: Action::Delete,
+        },
+        ResourcePlan {
+            id: ResourceId::new("log_group", "api"),
             physical_id: Some("/alva/staging/api".into()),
             service: "logs".into(),
             depends_on: vec![],
+            orphan: false,
+            protected: false,
             action: Action::NoOp,
         },
     ];
     let warnings = vec![Warning {
-        resource: Some(ResourceId::new("rds:db-instance", "db")),
+        resource: Some(ResourceId::new("db_instance", "db")),
         message: "deletion protection is off".into(),
     }];
-    Plan::new(
+    let mut plan = Plan::new(
         "alva-staging",
         PlanMode::Apply,
         "0123456789abcdef",
         resources,
         warnings,
-    )
+    );
+    plan.refused = vec![Refusal {
+        resource: ResourceId::new("ecr_repository", "legacy"),
+        action: "destroy".into(),
+        message: "holds data; allow it with --allow-destroy ecr_repository.legacy".into(),
+    }];
+    plan
 }
 
 #[test]
@@ -130,7 +182,8 @@ fn text_rendering() {
     let p = sample();
     let text = p.to_string();
     assert!(!text.contains("canary"), "a sensitive value leaked");
-    assert!(text.ends_with("Plan: 2 to add, 1 to change, 1 to replace, 1 to destroy."));
+    assert!(text.ends_with("Plan: 2 to add, 1 to change, 2 to replace, 2 to destroy."));
+    assert!(text.starts_with("Error: ecr_repository.legacy: holds data"));
     snapshot("plan.txt", &text);
 }
 
@@ -144,6 +197,16 @@ fn json_rendering_round_trips_without_secrets() {
     assert_eq!(back.summary, p.summary);
     assert_eq!(back.resources.len(), p.resources.len());
     assert_eq!(back.format_version, Plan::FORMAT_VERSION);
+    // Everything but the sensitive fingerprints comes back.
+    let flags = |p: &Plan| -> Vec<(String, bool, bool, &'static str)> {
+        p.resources
+            .iter()
+            .map(|r| (r.id.to_string(), r.orphan, r.protected, r.action.symbol()))
+            .collect()
+    };
+    assert_eq!(flags(&back), flags(&p));
+    assert_eq!(back.resources[5], p.resources[5], "the dragged replacement");
+    assert_eq!(back.refused, p.refused);
     // Sensitive values come back as sensitive, without content.
     assert!(back.to_string().contains("(sensitive value)"));
 }
@@ -155,10 +218,12 @@ fn no_change_rendering() {
         PlanMode::Apply,
         "d",
         vec![ResourcePlan {
-            id: ResourceId::new("ec2:vpc", "main"),
+            id: ResourceId::new("vpc", "main"),
             physical_id: Some("vpc-1".into()),
             service: "ec2".into(),
             depends_on: vec![],
+            orphan: false,
+            protected: false,
             action: Action::NoOp,
         }],
         vec![],

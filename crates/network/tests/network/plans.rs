@@ -163,9 +163,11 @@ fn default_tiers_carve_in_order_without_overlap() {
         net.subnet_cidrs("private"),
         ["10.1.16.0/20", "10.1.32.0/20", "10.1.48.0/20"]
     );
+    // Each tier keeps four zone slots: the isolated tier starts after the private tier's
+    // fourth slot (10.1.64.0/20).
     assert_eq!(
         net.subnet_cidrs("isolated"),
-        ["10.1.64.0/24", "10.1.65.0/24", "10.1.66.0/24"]
+        ["10.1.80.0/24", "10.1.81.0/24", "10.1.82.0/24"]
     );
     // Explicit blocks are kept and carving goes around them.
     let net = Network::builder()
@@ -178,6 +180,93 @@ fn default_tiers_carve_in_order_without_overlap() {
         .build()
         .unwrap();
     assert_eq!(net.subnet_cidrs("public"), ["10.0.1.0/24", "10.0.3.0/24"]);
+}
+
+/// Every subnet CIDR of a network, by tier.
+fn layout(net: &Network, tiers: &[&str]) -> Vec<(String, String)> {
+    tiers
+        .iter()
+        .flat_map(|t| {
+            net.subnet_cidrs(t)
+                .into_iter()
+                .map(move |c| (t.to_string(), c))
+        })
+        .collect()
+}
+
+#[test]
+fn adding_a_zone_or_a_tier_moves_no_subnet() {
+    let tiers = |extra: bool| {
+        let mut t = vec![
+            Tier::public("public", 24),
+            Tier::private("app", 20),
+            Tier::isolated("data", 24),
+        ];
+        if extra {
+            t.push(Tier::isolated("cache", 26));
+        }
+        t
+    };
+    let net = |zones: usize, extra: bool| {
+        Network::builder()
+            .cidr("10.0.0.0/16")
+            .azs(Azs::count(zones))
+            .tiers(tiers(extra))
+            .build()
+            .unwrap()
+    };
+    let names = ["public", "app", "data", "cache"];
+    let two = layout(&net(2, false), &names);
+    for (zones, extra) in [(3, false), (4, false), (2, true), (4, true)] {
+        let bigger = layout(&net(zones, extra), &names);
+        for s in &two {
+            assert!(
+                bigger.contains(s),
+                "{s:?} moved with {zones} zones, extra tier {extra}"
+            );
+        }
+        assert!(bigger.len() > two.len());
+    }
+    // Past the reserved slots the zone count is refused, naming the setting.
+    let err = Network::builder()
+        .cidr("10.0.0.0/16")
+        .azs(Azs::count(3))
+        .zone_slots(2)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("network.zone_slots"), "{err}");
+}
+
+#[test]
+fn a_reserved_tier_keeps_its_space_and_creates_nothing() {
+    let with = |app: Tier| {
+        Network::builder()
+            .cidr("10.0.0.0/16")
+            .azs(Azs::count(2))
+            .tiers(vec![
+                Tier::public("public", 24),
+                app,
+                Tier::isolated("data", 24),
+            ])
+            .nat(Nat::None)
+            .build()
+    };
+    // A private tier needs NAT; reserved, it does not.
+    assert!(with(Tier::private("app", 20)).is_err());
+    let reserved = with(Tier::private("app", 20).reserved()).unwrap();
+    assert!(reserved.subnet_cidrs("app").is_empty());
+    let live = Network::builder()
+        .cidr("10.0.0.0/16")
+        .azs(Azs::count(2))
+        .tiers(vec![
+            Tier::public("public", 24),
+            Tier::private("app", 20),
+            Tier::isolated("data", 24),
+        ])
+        .build()
+        .unwrap();
+    assert_eq!(live.subnet_cidrs("data"), reserved.subnet_cidrs("data"));
+    assert_eq!(live.subnet_cidrs("public"), reserved.subnet_cidrs("public"));
 }
 
 #[test]

@@ -109,3 +109,42 @@ async fn local_store_and_file_lock() {
     held.release().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_recorded_resource_the_plan_does_not_list_is_a_warning() {
+    use skyforge_core::{Action, Plan, PlanMode, ResourceId, ResourcePlan};
+    let doc = sample();
+    let listed = |id: &str| ResourcePlan {
+        id: ResourceId::new(id.split('.').next().unwrap(), id.split('.').nth(1).unwrap()),
+        physical_id: None,
+        service: "ec2".into(),
+        depends_on: vec![],
+        orphan: false,
+        protected: false,
+        action: Action::NoOp,
+    };
+    // The VPC is in the plan (declared or listed as an orphan): nothing to say about it.
+    let mut plan = Plan::new(
+        "alva-staging",
+        PlanMode::Apply,
+        "d",
+        vec![listed("vpc.main")],
+        vec![],
+    );
+    skyforge_state::annotate(&mut plan, &doc);
+    assert_eq!(
+        plan.warnings.len(),
+        1,
+        "only the unfinished call: {:?}",
+        plan.warnings
+    );
+    // Neither declared nor found by any listing: reported, not silently forgotten.
+    let mut plan = Plan::new("alva-staging", PlanMode::Apply, "d", vec![], vec![]);
+    skyforge_state::annotate(&mut plan, &doc);
+    let w: Vec<&str> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(
+        w.iter()
+            .any(|m| m.starts_with("the state records vpc.main (vpc-0abc) from an earlier apply")),
+        "{w:?}"
+    );
+}

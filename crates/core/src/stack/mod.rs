@@ -1,0 +1,307 @@
+//! `Stack`: a graph of resource nodes; plan, apply and destroy.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::env::Environment;
+use crate::error::{Error, NodeFailure, Result};
+use crate::executor::{self, ConcurrencyLimits, NodeOutcome};
+use crate::owned::OwnedKind;
+use crate::plan::ResourceId;
+use crate::resource::{Component, Inputs, NodeId, Observed, Outputs, Ref, Resource};
+
+mod apply;
+mod plan;
+
+pub use apply::ApplyOptions;
+pub use plan::PlanOptions;
+
+/// The result of a successful apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ApplyReport {
+    /// Stack outputs declared with [`Stack::export`].
+    pub outputs: BTreeMap<String, serde_json::Value>,
+    /// Outputs of every resource, by `kind.logical_id`.
+    pub resources: BTreeMap<String, Outputs>,
+    /// Physical id (`vpc-0abc`, an ARN, a name) of every resource that exists after the run.
+    pub physical_ids: BTreeMap<String, String>,
+    /// How many resources were created, updated, replaced or deleted.
+    pub changed: usize,
+    /// When each resource's work started and ended, in milliseconds since the run started, by
+    /// `kind.logical_id` (for "created after 1m32s" lines and critical-path analysis).
+    pub timings: BTreeMap<String, NodeTiming>,
+}
+
+/// Start and end of one resource's work within a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NodeTiming {
+    /// Milliseconds after the run started.
+    pub start_ms: u64,
+    /// Milliseconds after the run started.
+    pub end_ms: u64,
+}
+
+/// A stack: the resources of one environment, as a dependency graph.
+pub struct Stack {
+    env: Environment,
+    nodes: Vec<Box<dyn Resource>>,
+    exports: BTreeMap<String, (NodeId, &'static str)>,
+    limits: ConcurrencyLimits,
+    kinds: BTreeMap<&'static str, Arc<dyn OwnedKind>>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("env", &self.env)
+            .field(
+                "nodes",
+                &self.nodes.iter().map(|n| n.id()).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+struct NodeState {
+    observed: Option<Observed>,
+    outputs: Option<Outputs>,
+}
+
+fn failures_of<T>(
+    outcomes: Vec<NodeOutcome<T>>,
+    ids: &[ResourceId],
+    ops: &[String],
+) -> Vec<NodeFailure> {
+    outcomes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            NodeOutcome::Failed(e) => Some(NodeFailure {
+                resource: ids[i].clone(),
+                operation: ops[i].to_string(),
+                message: e.to_string(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Stack {
+    /// An empty stack for `env`.
+    pub fn new(env: Environment) -> Self {
+        Stack {
+            env,
+            nodes: Vec::new(),
+            exports: BTreeMap::new(),
+            limits: ConcurrencyLimits::default(),
+            kinds: BTreeMap::new(),
+        }
+    }
+
+    /// Replace the per-service concurrency limits.
+    pub fn with_limits(mut self, limits: ConcurrencyLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Environment {
+        &self.env
+    }
+
+    /// The stack name (`alva-staging`).
+    pub fn name(&self) -> String {
+        crate::tags::stack_name(&self.env)
+    }
+
+    /// Add one resource node.
+    pub fn add_resource(&mut self, r: impl Resource + 'static) -> NodeId {
+        self.nodes.push(Box::new(r));
+        NodeId(self.nodes.len() - 1)
+    }
+
+    /// Add a component (one or more nodes) and get its typed handle.
+    pub fn add<C: Component>(&mut self, component: C) -> C::Handle {
+        component.add_to(self)
+    }
+
+    /// Register a kind whose resources the stack lists by ownership at plan time, so that what
+    /// it owns but no longer declares is deleted (see [`crate::owned`]). Registering a kind twice
+    /// keeps the first. Components register the kinds they create; a deploy tool that may drop a
+    /// whole component from its spec registers that component's kinds itself.
+    pub fn own_kind(&mut self, kind: impl OwnedKind + 'static) {
+        self.kinds
+            .entry(kind.kind())
+            .or_insert_with(|| Arc::new(kind));
+    }
+
+    /// The kinds registered for orphan listing.
+    pub fn owned_kinds(&self) -> Vec<&'static str> {
+        self.kinds.keys().copied().collect()
+    }
+
+    /// Declare a stack output.
+    pub fn export<T>(&mut self, name: impl Into<String>, r: Ref<T>) {
+        self.exports.insert(name.into(), (r.node(), r.output()));
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the stack has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The id of a node.
+    pub fn resource_id(&self, node: NodeId) -> Option<ResourceId> {
+        self.nodes.get(node.0).map(|n| n.id())
+    }
+
+    fn ids(&self) -> Vec<ResourceId> {
+        self.nodes.iter().map(|n| n.id()).collect()
+    }
+
+    fn deps(&self) -> Vec<Vec<usize>> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let mut d: Vec<usize> = n.dependencies().iter().map(|x| x.0).collect();
+                d.sort_unstable();
+                d.dedup();
+                d
+            })
+            .collect()
+    }
+
+    fn services(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.service().to_string()).collect()
+    }
+
+    /// Check the environment, every resource's spec and the graph (duplicates, references to
+    /// nodes of another stack, cycles). Makes no API call.
+    pub fn validate(&self) -> Result<()> {
+        self.env.validate()?;
+        let ids = self.ids();
+        let mut seen = HashSet::new();
+        for id in &ids {
+            if !seen.insert(id) {
+                return Err(Error::DuplicateResource(id.clone()));
+            }
+        }
+        let deps = self.deps();
+        for (i, ds) in deps.iter().enumerate() {
+            if let Some(&m) = ds.iter().find(|&&d| d >= self.nodes.len()) {
+                return Err(Error::UnknownDependency {
+                    resource: ids[i].clone(),
+                    missing: m,
+                });
+            }
+        }
+        if let Some(cycle) = executor::find_cycle(&deps) {
+            return Err(Error::Cycle {
+                path: cycle.into_iter().map(|i| ids[i].clone()).collect(),
+            });
+        }
+        for (name, (node, _)) in &self.exports {
+            if node.0 >= self.nodes.len() {
+                return Err(Error::validation(
+                    format!("exports.{name}"),
+                    format!("node #{}", node.0),
+                    "refers to a node of another stack",
+                ));
+            }
+        }
+        for n in &self.nodes {
+            n.validate(&self.env)?;
+        }
+        Ok(())
+    }
+
+    /// Digest of the spec: ids, dependencies and desired fields (sensitive values excluded).
+    pub fn spec_digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.env.prefix().as_bytes());
+        let deps = self.deps();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let fields = n.desired(&self.env, &Inputs::none());
+            let desired: BTreeMap<String, (&crate::plan::Value, bool, bool)> = fields
+                .iter()
+                .map(|(k, f)| (k.clone(), (&f.value, f.force_new, f.ignore_drift)))
+                .collect();
+            let doc = serde_json::json!({ "id": n.id(), "deps": deps[i], "desired": desired });
+            h.update(doc.to_string().as_bytes());
+            h.update([0u8]);
+        }
+        h.finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Digest of each resource's spec (desired fields without inputs), by `kind.logical_id`:
+    /// what the state records as "the spec last applied".
+    pub fn resource_digests(&self) -> BTreeMap<String, String> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let fields = n.desired(&self.env, &Inputs::none());
+                let mut h = Sha256::new();
+                for (k, f) in &fields {
+                    h.update(k.as_bytes());
+                    h.update(
+                        serde_json::to_string(&f.value)
+                            .unwrap_or_default()
+                            .as_bytes(),
+                    );
+                    h.update([u8::from(f.force_new), u8::from(f.ignore_drift)]);
+                }
+                let d: String = h
+                    .finalize()
+                    .iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                (n.id().to_string(), d)
+            })
+            .collect()
+    }
+
+    fn inputs_for(&self, i: usize, states: &[Option<NodeState>]) -> Inputs {
+        let mut inputs = Inputs::none();
+        for d in self.nodes[i].dependencies() {
+            if let Some(Some(NodeState {
+                outputs: Some(o), ..
+            })) = states.get(d.0)
+            {
+                inputs.insert(d, o.clone());
+            }
+        }
+        inputs
+    }
+
+    /// What a node is observed with while planning: its dependencies' outputs as they exist now,
+    /// including those about to be replaced (so a dependent of a replaced resource is still
+    /// found, and planned as dragged along rather than as a create).
+    fn observe_inputs_for(&self, i: usize, states: &[Option<NodeState>]) -> Inputs {
+        let mut inputs = Inputs::none();
+        for d in self.nodes[i].dependencies() {
+            if let Some(Some(s)) = states.get(d.0) {
+                let now = s
+                    .observed
+                    .as_ref()
+                    .map(|o| &o.outputs)
+                    .or(s.outputs.as_ref());
+                if let Some(o) = now {
+                    inputs.insert(d, o.clone());
+                }
+            }
+        }
+        inputs
+    }
+}

@@ -1,0 +1,98 @@
+//! Repositories as orphan listers: a repository carrying the stack's ownership tags but no longer
+//! declared is deleted by the next apply. One that still holds images holds data: outside an
+//! ephemeral stage its deletion needs an explicit allowance (`--allow-destroy
+//! ecr_repository.ID`), and AWS refuses to delete it without `force` anyway.
+
+use async_trait::async_trait;
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
+
+use crate::repository::KIND_REPOSITORY;
+
+/// Register the repository kind with `stack` (the component does it; a tool that may drop every
+/// repository from its spec calls it itself).
+pub fn register_kinds(stack: &mut Stack) {
+    stack.own_kind(RepositoriesKind);
+}
+
+/// Whether the repository `name` holds at least one image (one `ListImages` call).
+pub(crate) async fn has_images(ctx: &Context, rid: &ResourceId, name: &str) -> Result<bool> {
+    let out = crate::repository::client(ctx)
+        .list_images()
+        .repository_name(name)
+        .max_results(1)
+        .send()
+        .await;
+    match out {
+        Ok(o) => Ok(!o.image_ids().is_empty()),
+        Err(e) => {
+            let e = Error::aws(rid, "ListImages", &e);
+            if e.has_aws_code(&["RepositoryNotFoundException"]) {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// ECR repositories whose names start with the stack's path (`project/stage/`), kept when their
+/// tags name this stack; physical id: the name, as the repository node reports it.
+struct RepositoriesKind;
+
+#[async_trait]
+impl OwnedKind for RepositoriesKind {
+    fn kind(&self) -> &'static str {
+        KIND_REPOSITORY
+    }
+    fn service(&self) -> &'static str {
+        "ecr"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let ecr = crate::repository::client(ctx);
+        let env = ctx.env();
+        let prefix = format!("{}/{}/", env.project_name(), env.stage().as_str());
+        let repos = ecr
+            .describe_repositories()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("ecr_repository.*", "DescribeRepositories", &e))?;
+        let mut found = Vec::new();
+        for r in repos {
+            let (Some(name), Some(arn)) = (r.repository_name(), r.repository_arn()) else {
+                continue;
+            };
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let t = ecr
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| Error::aws("ecr_repository.*", "ListTagsForResource", &e))?;
+            let t: Tags = t
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            if tags::is_owned_by(&t, env)
+                && let Some(l) = t.get(tags::LOGICAL_ID)
+            {
+                found.push(Owned::new(l.clone(), name));
+            }
+        }
+        Ok(found)
+    }
+    async fn holds_data(&self, ctx: &Context, owned: &Owned) -> Result<bool> {
+        let rid = ResourceId::new(KIND_REPOSITORY, owned.logical_id.clone());
+        has_images(ctx, &rid, &owned.physical_id).await
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        let rid = ResourceId::new(KIND_REPOSITORY, owned.logical_id.clone());
+        crate::repository::delete_repository(ctx, guard, &rid, &owned.physical_id).await
+    }
+}

@@ -1,0 +1,139 @@
+//! Secrets and parameters as orphan listers: what carries the stack's ownership tags but is no
+//! longer declared is deleted by the next apply (a secret with its recovery window, at once in an
+//! ephemeral stage). Both hold data, so outside an ephemeral stage their deletion needs an
+//! explicit allowance (`--allow-destroy secret.ID`); a `String` parameter does not.
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+use aws_sdk_ssm::types::ParameterStringFilter;
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
+
+use crate::parameter::KIND_PARAMETER;
+use crate::secret::KIND_SECRET;
+
+/// Recovery window of a secret deleted as an orphan (the longest AWS allows).
+pub const ORPHAN_RECOVERY_DAYS: i64 = 30;
+
+/// Register the secret and parameter kinds with `stack` (the components do it; a tool that may
+/// drop every secret from its spec calls it itself).
+pub fn register_kinds(stack: &mut Stack) {
+    stack.own_kind(SecretsKind);
+    stack.own_kind(ParametersKind);
+}
+
+fn owned_logical(t: &Tags, ctx: &Context) -> Option<String> {
+    if tags::is_owned_by(t, ctx.env()) {
+        t.get(tags::LOGICAL_ID).cloned()
+    } else {
+        None
+    }
+}
+
+/// Secrets Manager secrets, listed by tag (every page); physical id: the ARN.
+struct SecretsKind;
+
+#[async_trait]
+impl OwnedKind for SecretsKind {
+    fn kind(&self) -> &'static str {
+        KIND_SECRET
+    }
+    fn service(&self) -> &'static str {
+        "secretsmanager"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let filter =
+            |key: FilterNameStringType, v: &str| Filter::builder().key(key).values(v).build();
+        let secrets = crate::secret::client(ctx)
+            .list_secrets()
+            .filters(filter(FilterNameStringType::TagKey, tags::STACK))
+            .filters(filter(
+                FilterNameStringType::TagValue,
+                &tags::stack_name(ctx.env()),
+            ))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("secret.*", "ListSecrets", &e))?;
+        Ok(secrets
+            .iter()
+            .flat_map(|page| page.secret_list())
+            .filter_map(|s| {
+                let t: Tags = s
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                    .collect();
+                Some(Owned::new(owned_logical(&t, ctx)?, s.arn()?))
+            })
+            .collect())
+    }
+    async fn holds_data(&self, _: &Context, _: &Owned) -> Result<bool> {
+        Ok(true)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        let rid = ResourceId::new(KIND_SECRET, owned.logical_id.clone());
+        let days = ORPHAN_RECOVERY_DAYS;
+        crate::secret::delete_secret(ctx, guard, &rid, &owned.physical_id, days).await
+    }
+}
+
+/// SSM parameters, listed by tag (every page); physical id: the name. `secure` is kept so that
+/// only `SecureString` parameters count as holding data.
+struct ParametersKind;
+
+#[async_trait]
+impl OwnedKind for ParametersKind {
+    fn kind(&self) -> &'static str {
+        KIND_PARAMETER
+    }
+    fn service(&self) -> &'static str {
+        "ssm"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let ssm = crate::parameter::client(ctx);
+        let params = ssm
+            .describe_parameters()
+            .parameter_filters(
+                ParameterStringFilter::builder()
+                    .key(format!("tag:{}", tags::STACK))
+                    .values(tags::stack_name(ctx.env()))
+                    .build()
+                    .map_err(|e| Error::Config(e.to_string()))?,
+            )
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("ssm_parameter.*", "DescribeParameters", &e))?;
+        let mut found = Vec::new();
+        for p in params.iter().flat_map(|page| page.parameters()) {
+            let Some(name) = p.name() else { continue };
+            let t = ssm
+                .list_tags_for_resource()
+                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+                .resource_id(name)
+                .send()
+                .await
+                .map_err(|e| Error::aws("ssm_parameter.*", "ListTagsForResource", &e))?;
+            let t: Tags = t
+                .tag_list()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            if let Some(l) = owned_logical(&t, ctx) {
+                let secure = p.r#type() == Some(&aws_sdk_ssm::types::ParameterType::SecureString);
+                found.push(Owned::new(l, name).with("secure", secure.to_string()));
+            }
+        }
+        Ok(found)
+    }
+    async fn holds_data(&self, _: &Context, owned: &Owned) -> Result<bool> {
+        Ok(owned.get("secure") == "true")
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        let rid = ResourceId::new(KIND_PARAMETER, owned.logical_id.clone());
+        crate::parameter::delete_parameter(ctx, guard, &rid, &owned.physical_id).await
+    }
+}
