@@ -769,7 +769,12 @@ impl NamedKind {
                 .resource_arn(arn)
                 .send()
                 .await
-                .map_err(|e| Error::aws("log_group.*", "ListTagsForResource", &e))?;
+                .map_err(|e| Error::aws("log_group.*", "ListTagsForResource", &e));
+            // Deleted since the listing (by another run): nothing to own.
+            let t = match t {
+                Err(e) if e.has_aws_code(&["ResourceNotFoundException"]) => continue,
+                other => other?,
+            };
             let t: Tags = t
                 .tags()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -802,7 +807,11 @@ impl NamedKind {
                 .role_name(r.role_name())
                 .send()
                 .await
-                .map_err(|e| Error::aws("iam_role.*", "ListRoleTags", &e))?;
+                .map_err(|e| Error::aws("iam_role.*", "ListRoleTags", &e));
+            let t = match t {
+                Err(e) if e.has_aws_code(&["NoSuchEntity"]) => continue,
+                other => other?,
+            };
             let t: Tags = t
                 .tags()
                 .iter()

@@ -14,7 +14,7 @@ use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags;
 use skyforge_core::{
     Component, Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId,
-    Observed, Ref, Resource, Result, Stack, Value,
+    Observed, Ref, ReplaceOrder, Resource, Result, Stack, Value,
 };
 use typed_builder::TypedBuilder;
 
@@ -635,6 +635,16 @@ fn describe_rule(r: &aws_sdk_ec2::types::SecurityGroupRule) -> String {
 }
 
 impl GroupNode {
+    /// The group's name: the stack's name for it and a digest of its description, so that the
+    /// replacement of a group (a new description) can be created beside the old one.
+    fn group_name(&self, env: &Environment) -> Result<String> {
+        let base = naming::physical_name(env, NameKind::SecurityGroup, &self.logical)?;
+        Ok(format!(
+            "{base}-{}",
+            naming::short_hash(&[&self.description])
+        ))
+    }
+
     async fn rules(
         &self,
         ec2: &aws_sdk_ec2::Client,
@@ -747,8 +757,11 @@ impl Resource for GroupNode {
     fn dependencies(&self) -> Vec<NodeId> {
         self.vpc_id.dependency().into_iter().collect()
     }
+    fn replace_order(&self) -> ReplaceOrder {
+        ReplaceOrder::CreateBeforeDestroy
+    }
     fn validate(&self, env: &Environment) -> Result<()> {
-        let name = naming::physical_name(env, NameKind::SecurityGroup, &self.logical)?;
+        let name = self.group_name(env)?;
         if !naming::is_valid(NameKind::SecurityGroup, &name) {
             return Err(Error::validation(
                 "security_group.name",
@@ -764,13 +777,10 @@ impl Resource for GroupNode {
             "vpc_id".into(),
             Field::new(self.vpc_id.plan_value(inputs)).force_new(),
         );
+        // Not compared: groups named before 0.2 (without the digest) keep their names.
         f.insert(
             "group_name".into(),
-            Field::new(Value::str(
-                naming::physical_name(env, NameKind::SecurityGroup, &self.logical)
-                    .unwrap_or_default(),
-            ))
-            .force_new(),
+            Field::new(Value::str(self.group_name(env).unwrap_or_default())).ignore_drift(),
         );
         f.insert(
             "description".into(),
@@ -795,7 +805,14 @@ impl Resource for GroupNode {
             .send()
             .await
             .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroups", &e))?;
-        let Some(g) = ec2::single(&self.id(), out.security_groups().to_vec(), |g| {
+        let mut found = out.security_groups().to_vec();
+        if found.len() > 1 {
+            // A replacement was created beside the old group: the current one has the name
+            // derived from the spec's description.
+            let name = self.group_name(ctx.env())?;
+            found.retain(|g| g.group_name() == Some(name.as_str()));
+        }
+        let Some(g) = ec2::single(&self.id(), found, |g| {
             g.group_id().unwrap_or("").to_string()
         })?
         else {
@@ -846,7 +863,7 @@ impl Resource for GroupNode {
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
         let rid = self.id();
         let vpc = resolve(&self.vpc_id, inputs, &rid)?;
-        let name = naming::physical_name(ctx.env(), NameKind::SecurityGroup, &self.logical)?;
+        let name = self.group_name(ctx.env())?;
         let ec2 = ec2::client(ctx);
         let created = guard
             .call("CreateSecurityGroup", async {
@@ -962,6 +979,11 @@ impl RuleNode {
 #[async_trait]
 impl Resource for RuleNode {
     crate::node_identity!(KIND_RULE, "ec2");
+    fn replace_order(&self) -> ReplaceOrder {
+        // A replaced rule always differs from the old one in its group or its peer (everything
+        // else is part of its logical id), so both can exist at once.
+        ReplaceOrder::CreateBeforeDestroy
+    }
     fn dependencies(&self) -> Vec<NodeId> {
         [
             self.group_id.dependency(),
@@ -1053,7 +1075,7 @@ impl Resource for RuleNode {
             Err(e) if e.has_aws_code(&["InvalidGroup.NotFound"]) => return Ok(None),
             other => other?,
         };
-        let mine: Vec<_> = out
+        let mut mine: Vec<_> = out
             .security_group_rules()
             .iter()
             .filter(|r| {
@@ -1062,6 +1084,16 @@ impl Resource for RuleNode {
             })
             .cloned()
             .collect();
+        if mine.len() > 1 {
+            // A replacement was created beside the old rule: the current one has the peer the
+            // spec asks for.
+            let want = self
+                .rule
+                .peer
+                .as_ref()
+                .map(|p| p.plan_value(inputs, &self.group_id));
+            mine.retain(|r| want.as_ref() == Some(&Value::str(observed_peer(r))));
+        }
         let Some(r) = ec2::single(&self.id(), mine, |r| {
             r.security_group_rule_id().unwrap_or("").to_string()
         })?
@@ -1069,18 +1101,7 @@ impl Resource for RuleNode {
             return Ok(None);
         };
         let id = r.security_group_rule_id().unwrap_or_default().to_string();
-        let peer = if let Some(c) = r.cidr_ipv4().or(r.cidr_ipv6()) {
-            format!("cidr:{c}")
-        } else if let Some(p) = r.prefix_list_id() {
-            format!("prefix-list:{p}")
-        } else {
-            format!(
-                "group:{}",
-                r.referenced_group_info()
-                    .and_then(|g| g.group_id())
-                    .unwrap_or("?")
-            )
-        };
+        let peer = observed_peer(&r);
         let protocol = match r.ip_protocol().unwrap_or("-1") {
             "6" => "tcp",
             "17" => "udp",
@@ -1304,4 +1325,20 @@ async fn revoke(
             .await
     };
     skyforge_core::ok_if_aws_code(r, &gone)
+}
+
+/// A rule's peer as the plan shows it (`cidr:..`, `prefix-list:..`, `group:sg-..`).
+fn observed_peer(r: &aws_sdk_ec2::types::SecurityGroupRule) -> String {
+    if let Some(c) = r.cidr_ipv4().or(r.cidr_ipv6()) {
+        format!("cidr:{c}")
+    } else if let Some(p) = r.prefix_list_id() {
+        format!("prefix-list:{p}")
+    } else {
+        format!(
+            "group:{}",
+            r.referenced_group_info()
+                .and_then(|g| g.group_id())
+                .unwrap_or("?")
+        )
+    }
 }

@@ -73,7 +73,12 @@ impl OwnedKind for RepositoriesKind {
                 .resource_arn(arn)
                 .send()
                 .await
-                .map_err(|e| Error::aws("ecr_repository.*", "ListTagsForResource", &e))?;
+                .map_err(|e| Error::aws("ecr_repository.*", "ListTagsForResource", &e));
+            // Deleted since the listing (by another run): nothing to own.
+            let t = match t {
+                Err(e) if e.has_aws_code(&["RepositoryNotFoundException"]) => continue,
+                other => other?,
+            };
             let t: Tags = t
                 .tags()
                 .iter()

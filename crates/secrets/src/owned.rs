@@ -116,7 +116,12 @@ impl OwnedKind for ParametersKind {
                 .resource_id(name)
                 .send()
                 .await
-                .map_err(|e| Error::aws("ssm_parameter.*", "ListTagsForResource", &e))?;
+                .map_err(|e| Error::aws("ssm_parameter.*", "ListTagsForResource", &e));
+            // Deleted since the listing (by another run): nothing to own.
+            let t = match t {
+                Err(e) if e.has_aws_code(&["InvalidResourceId", "ParameterNotFound"]) => continue,
+                other => other?,
+            };
             let t: Tags = t
                 .tag_list()
                 .iter()

@@ -3,7 +3,7 @@
 //! CIDR change rebuilds the network in order, resources removed from the spec are deleted as
 //! orphans, and adding a zone only creates.
 
-use skyforge_core::{Action, Environment, Plan, ResourceId, Result, Stack};
+use skyforge_core::{Action, Environment, Plan, ReplaceOrder, ResourceId, Result, Stack};
 use skyforge_integration_tests::{TestStack, ec2_copies, inventory};
 use skyforge_network::{Azs, Nat, Network, Peer, Rule, SecurityGroup, Tier};
 
@@ -155,18 +155,19 @@ async fn a_replaced_group_drags_the_rules_referencing_it() {
         ],
         "{plan}"
     );
-    for r in plan
-        .resources
-        .iter()
-        .filter(|r| r.id.kind == "security_group_rule")
-    {
-        if let Action::Replace { dragged_by, .. } = &r.action {
-            assert_eq!(
-                dragged_by,
-                &[ResourceId::new("security_group", "app")],
-                "{}",
-                r.id
-            );
+    for r in plan.resources.iter().filter(|r| r.action.is_change()) {
+        let Action::Replace {
+            dragged_by, order, ..
+        } = &r.action
+        else {
+            panic!("{}: {:?}", r.id, r.action);
+        };
+        // Groups and rules are replaced create-before-destroy: the new group (a new name, with
+        // the description's digest) and the rules referencing it exist before the old ones go.
+        assert_eq!(*order, ReplaceOrder::CreateBeforeDestroy, "{}", r.id);
+        if r.id.kind == "security_group_rule" {
+            let app = ResourceId::new("security_group", "app");
+            assert_eq!(dragged_by, &[app], "{}", r.id);
         }
     }
     stack
@@ -241,6 +242,13 @@ async fn a_new_vpc_cidr_rebuilds_the_network_in_order() {
         "VPC CIDR change: {} replacements, {} unchanged",
         plan.summary.replace, plan.summary.unchanged
     );
+    // Everything in the old VPC must be gone before it: groups and rules, create-before-destroy
+    // elsewhere, follow the VPC's order here.
+    for r in &plan.resources {
+        if let Action::Replace { order, .. } = &r.action {
+            assert_eq!(*order, ReplaceOrder::DestroyBeforeCreate, "{}", r.id);
+        }
+    }
     stack.apply(&t.ctx, &plan).await.expect("rebuild applies");
     assert!(!stack.plan(&t.ctx).await.unwrap().has_changes());
     assert_eq!(ec2_copies(&t).await, before, "one copy of everything");

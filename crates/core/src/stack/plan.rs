@@ -10,7 +10,9 @@ use crate::context::Context;
 use crate::error::{Error, NodeFailure, Result};
 use crate::executor::{self, NodeOutcome, Order};
 use crate::owned::{Owned, OwnedKind, orphan_id};
-use crate::plan::{Action, Plan, PlanMode, Refusal, ResourceId, ResourcePlan, Warning};
+use crate::plan::{
+    Action, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId, ResourcePlan, Warning,
+};
 use crate::resource::{Inputs, Observed};
 
 /// Options of a plan.
@@ -217,13 +219,32 @@ impl Stack {
             .map(|(i, _)| i)
             .collect();
         let deps = self.deps();
+        // Index order is dependency order, so a dependency's order is settled before its
+        // dependents'.
         for &i in &replaced {
-            let by: Vec<ResourceId> = deps[i]
+            let by_index: Vec<usize> = deps[i]
                 .iter()
+                .copied()
                 .filter(|d| replaced.contains(d))
-                .map(|&d| resources[d].id.clone())
                 .collect();
-            let order_of_node = self.nodes[i].replace_order();
+            let by: Vec<ResourceId> = by_index.iter().map(|&d| resources[d].id.clone()).collect();
+            // The old copy of a create-before-destroy resource lives until the retire phase: it
+            // cannot outlive a dependency whose old copy goes in the destroy phase (a group in a
+            // VPC being replaced), so it follows that dependency's order.
+            let after_destroyed = by_index.iter().any(|&d| {
+                matches!(
+                    resources[d].action,
+                    Action::Replace {
+                        order: ReplaceOrder::DestroyBeforeCreate,
+                        ..
+                    }
+                )
+            });
+            let order_of_node = if after_destroyed {
+                ReplaceOrder::DestroyBeforeCreate
+            } else {
+                self.nodes[i].replace_order()
+            };
             if let Action::Replace {
                 reason,
                 diffs,

@@ -148,6 +148,53 @@ async fn create_before_destroy_keeps_the_old_copy_until_dependents_moved() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_create_before_destroy_dependent_of_a_destroyed_resource_follows_its_order() {
+    // The child could keep its old copy until the retire phase, but that copy lives in the
+    // parent, whose old copy goes in the destroy phase: the child must go first.
+    let cloud = Arc::new(Cloud::default());
+    let ctx = ctx();
+    let build = |flavor: &'static str| {
+        let mut s = Stack::new(env());
+        let p = s.add_resource(Fake::new(&cloud, "parent", 1).flavor(flavor));
+        s.add_resource(
+            Fake::new(&cloud, "child", 1)
+                .parent(p)
+                .create_before_destroy(),
+        );
+        s
+    };
+    let s = build("a");
+    s.apply(&ctx, &s.plan(&ctx).await.unwrap()).await.unwrap();
+    mutations(&cloud);
+    let s = build("b");
+    let plan = s.plan(&ctx).await.unwrap();
+    for r in &plan.resources {
+        assert!(
+            matches!(
+                r.action,
+                Action::Replace {
+                    order: ReplaceOrder::DestroyBeforeCreate,
+                    ..
+                }
+            ),
+            "{}: {:?}",
+            r.id,
+            r.action
+        );
+    }
+    s.apply(&ctx, &plan).await.unwrap();
+    assert_eq!(
+        mutations(&cloud),
+        [
+            "delete child",
+            "delete parent",
+            "create parent",
+            "create child"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_copy_left_by_an_interrupted_create_before_destroy_is_deleted_as_an_orphan() {
     let cloud = Arc::new(Cloud::default());
     let ctx = ctx();
