@@ -14,9 +14,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skyforge::core::{Context, Environment, Plan, PlanMode, PlanOptions, Stack, Stage};
+use skyforge::core::{
+    ApplyReport, Context, Environment, Plan, PlanMode, PlanOptions, Stack, Stage,
+};
 use skyforge::state::{
-    Backend, DynamoDbLock, FileLock, LocalStore, Locker, S3Lock, S3Store, StateStore,
+    Backend, DynamoDbLock, FileLock, LocalStore, Locker, Review, S3Lock, S3Store, StateStore,
 };
 
 /// Errors of a run: the engine's, the state's, or the command line's.
@@ -183,42 +185,66 @@ fn write_outputs(opts: &Options, outputs: &serde_json::Value) -> Result<(), Erro
     Ok(())
 }
 
-/// Plan under the state's knowledge with the run's allowances; a plan with refusals is shown and
-/// ends the run with an error naming them (like `terraform plan` with `prevent_destroy`).
-async fn planned(
+/// The plan's refusals as the run's error (like `terraform plan` with `prevent_destroy`).
+fn refused(plan: &Plan) -> Result<(), Error> {
+    if !plan.is_refused() {
+        return Ok(());
+    }
+    let names: Vec<String> = plan
+        .refused
+        .iter()
+        .map(|r| r.resource.to_string())
+        .collect();
+    Err(format!(
+        "the plan deletes or replaces {} resource(s) holding data; rerun with --allow-destroy for each one you mean to lose: {}",
+        names.len(),
+        names.join(", ")
+    )
+    .into())
+}
+
+/// Plan and apply (or destroy) under one lock: the plan shown is the plan applied, and a second
+/// operator is refused before planning.
+async fn locked_run(
     stack: &Stack,
     ctx: &Context,
     opts: &Options,
     b: &Backend,
     mode: PlanMode,
-) -> Result<Plan, Error> {
-    let options = PlanOptions {
-        allow_destroy: opts.allow_destroy.clone(),
-    };
-    let plan = skyforge::state::plan_with(stack, ctx, b, mode, &options).await?;
-    show(&plan, opts.json);
-    if plan.is_refused() {
-        let names: Vec<String> = plan
-            .refused
-            .iter()
-            .map(|r| r.resource.to_string())
-            .collect();
-        return Err(format!(
-            "the plan deletes or replaces {} resource(s) holding data; rerun with --allow-destroy for each one you mean to lose: {}",
-            names.len(),
-            names.join(", ")
-        )
-        .into());
-    }
-    Ok(plan)
+) -> Result<(Plan, Option<ApplyReport>), Error> {
+    let (plan, report) =
+        skyforge::state::plan_and_apply(stack, ctx, b, mode, &opts.allow_destroy, |plan| {
+            show(plan, opts.json);
+            Review::Proceed
+        })
+        .await
+        .map_err(|e| -> Error {
+            match e {
+                // A refused plan stops before any call; say which flags would allow it.
+                skyforge::state::Error::Core(skyforge::core::Error::Protected { refusals }) => {
+                    format!(
+                        "{} protected change(s) refused; rerun with --allow-destroy for each one you mean to lose: {}",
+                        refusals.len(),
+                        refusals
+                            .iter()
+                            .map(|r| r.resource.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                    .into()
+                }
+                other => other.into(),
+            }
+        })?;
+    Ok((plan, report))
 }
 
 async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
-    let plan = planned(stack, ctx, opts, b, PlanMode::Apply).await?;
+    let (plan, report) = locked_run(stack, ctx, opts, b, PlanMode::Apply).await?;
     if !plan.has_changes() {
         println!("No changes. Infrastructure matches the spec.");
     }
-    let report = skyforge::state::apply_with(stack, ctx, &plan, b, &opts.allow_destroy).await?;
+    let report = report.unwrap_or_default();
     let slowest = report
         .timings
         .iter()
@@ -240,8 +266,7 @@ async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Res
 }
 
 async fn destroy(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
-    let plan = planned(stack, ctx, opts, b, PlanMode::Destroy).await?;
-    skyforge::state::apply_with(stack, ctx, &plan, b, &opts.allow_destroy).await?;
+    let (plan, _) = locked_run(stack, ctx, opts, b, PlanMode::Destroy).await?;
     println!("Destroy complete: {} deleted.", plan.summary.destroy);
     Ok(())
 }
@@ -252,7 +277,13 @@ pub async fn run(stack: &Stack, opts: &Options) -> Result<(), Error> {
     let b = backend(opts, &ctx, stack).await?;
     match opts.command {
         Command::Plan => {
-            planned(stack, &ctx, opts, &b, PlanMode::Apply).await?;
+            let options = PlanOptions {
+                allow_destroy: opts.allow_destroy.clone(),
+            };
+            let plan =
+                skyforge::state::plan_with(stack, &ctx, &b, PlanMode::Apply, &options).await?;
+            show(&plan, opts.json);
+            refused(&plan)?;
         }
         Command::Apply => apply(stack, &ctx, opts, &b).await?,
         Command::Destroy => destroy(stack, &ctx, opts, &b).await?,

@@ -73,3 +73,10 @@ pub(crate) async fn calls(endpoint: &str, app: &str) -> BTreeMap<(String, String
         })
         .collect()
 }
+
+/// How many rate-based faults the emulator answered `app` with.
+pub(crate) async fn injected(endpoint: &str, app: &str) -> u64 {
+    let text = request(endpoint, "GET", "/_localstack/skyforge/faults", None).await;
+    let v: serde_json::Value = serde_json::from_str(&text).expect("faults JSON");
+    v["injected"][app].as_u64().unwrap_or(0)
+}

@@ -51,6 +51,7 @@ impl TestStack {
             .ephemeral(true);
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
+            .retry_config(skyforge_core::context::retry_config(true))
             .app_name(AppName::new(app.clone()).expect("valid app name"))
             .load()
             .await;
@@ -104,6 +105,22 @@ impl TestStack {
             "code": code, "status": status, "count": count
         }]});
         control::post(&endpoint(), "/_localstack/skyforge/faults", &body).await;
+    }
+
+    /// Answer this stack's calls to each service in `rates` (`"ec2"`, or `"*"` for all) with a
+    /// throttling or 5xx error at that rate (0.1 = 10 %). Other stacks are unaffected.
+    pub async fn set_fault_rates(&self, rates: &[(&str, f64)]) {
+        let rates: serde_json::Map<String, serde_json::Value> = rates
+            .iter()
+            .map(|(s, r)| (s.to_string(), serde_json::json!(r)))
+            .collect();
+        let body = serde_json::json!({"app": self.app, "rates": rates});
+        control::post(&endpoint(), "/_localstack/skyforge/faults", &body).await;
+    }
+
+    /// How many rate-based faults this stack's calls were answered with so far.
+    pub async fn injected_faults(&self) -> u64 {
+        control::injected(&endpoint(), &self.app).await
     }
 
     /// Model AWS latencies, scaled by `scale`, for resources this stack creates.

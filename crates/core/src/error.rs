@@ -265,6 +265,26 @@ impl Error {
         }
     }
 
+    /// Whether this is weather rather than failure: throttling, a 5xx answer, a timeout or a
+    /// transport error, which a wait keeps polling through until its deadline.
+    pub fn is_transient(&self) -> bool {
+        self.has_aws_code(&[
+            "Throttling",
+            "ThrottlingException",
+            "ThrottledException",
+            "RequestLimitExceeded",
+            "TooManyRequestsException",
+            "RequestThrottled",
+            "ServiceUnavailable",
+            "ServiceUnavailableException",
+            "InternalError",
+            "InternalFailure",
+            "InternalServerError",
+            "Timeout",
+            "Transport",
+        ])
+    }
+
     /// Whether this is an AWS error with one of `codes`.
     pub fn has_aws_code(&self, codes: &[&str]) -> bool {
         self.aws_code().is_some_and(|c| codes.contains(&c))

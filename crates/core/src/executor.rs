@@ -73,7 +73,7 @@ pub enum NodeOutcome<T> {
     NotRun,
 }
 
-type BoxFut<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T>)> + 'a>>;
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T>)> + Send + 'a>>;
 
 /// Find a cycle in `deps` (node -> its dependencies); returns the nodes on it, first repeated last.
 pub fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
@@ -126,8 +126,8 @@ pub async fn run<'a, T, F, Fut>(
 ) -> Vec<NodeOutcome<Option<T>>>
 where
     F: Fn(usize) -> Fut,
-    Fut: Future<Output = Result<T>> + 'a,
-    T: 'a,
+    Fut: Future<Output = Result<T>> + Send + 'a,
+    T: Send + 'a,
 {
     let n = deps.len();
     // `waits_on[i]`: nodes that must finish before i; `unblocks[i]`: nodes waiting on i.

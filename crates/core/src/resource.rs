@@ -15,12 +15,17 @@ use crate::plan::{Action, FieldDiff, ReplaceOrder, ResourceId, Value};
 
 /// Index of a node in a [`crate::Stack`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId(pub(crate) usize);
+pub struct NodeId {
+    /// The stack it belongs to (every `Stack` value has its own id).
+    pub(crate) stack: u64,
+    /// Its index in that stack.
+    pub(crate) index: usize,
+}
 
 impl NodeId {
     /// The index.
     pub fn index(self) -> usize {
-        self.0
+        self.index
     }
 }
 
@@ -42,7 +47,7 @@ impl<T> Clone for Ref<T> {
 impl<T> Copy for Ref<T> {}
 impl<T> std::fmt::Debug for Ref<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Ref(#{}.{})", self.node.0, self.output)
+        write!(f, "Ref(#{}.{})", self.node.index, self.output)
     }
 }
 impl<T> PartialEq for Ref<T> {
@@ -145,7 +150,7 @@ impl Inputs {
             resource: resource.to_string(),
             message: format!(
                 "input {} of node #{} is not known at apply time",
-                r.output, r.node.0
+                r.output, r.node.index
             ),
         })
     }

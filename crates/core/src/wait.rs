@@ -14,6 +14,21 @@ use crate::error::{Error, Result};
 /// `tracing` target of progress events.
 pub const PROGRESS_TARGET: &str = "skyforge::progress";
 
+/// The default deadline of a wait on a resource of `kind`: NAT gateways 10 min, RDS instances
+/// and clusters 60 min, ElastiCache clusters and replication groups 45 min, ECS service rollouts
+/// 30 min, anything else 30 min. Override per kind or resource with
+/// [`crate::Context::with_deadline`].
+pub fn default_deadline(kind: &str) -> Duration {
+    let minutes = match kind {
+        "nat_gateway" => 10,
+        "db_instance" | "db_cluster" => 60,
+        "cache_cluster" | "cache_replication_group" => 45,
+        "ecs_service" => 30,
+        _ => 30,
+    };
+    Duration::from_secs(minutes * 60)
+}
+
 /// What one poll saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Poll<T> {
@@ -64,7 +79,9 @@ impl Poller {
     }
 
     /// Poll `check` until it reports [`Poll::Ready`], a terminal [`Poll::Failed`] (returned at
-    /// once as [`Error::TerminalState`]), an error, or the deadline ([`Error::Timeout`]).
+    /// once as [`Error::TerminalState`]), an error, or the deadline ([`Error::Timeout`]). A
+    /// transient error ([`Error::is_transient`]: throttling, 5xx, timeouts) counts as one more
+    /// pending poll, not as the end of the wait.
     pub async fn wait<T, F, Fut>(&self, resource: &str, target: &str, mut check: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -76,7 +93,12 @@ impl Poller {
         loop {
             polls += 1;
             let elapsed = start.elapsed();
-            match check().await? {
+            let seen = match check().await {
+                // Throttling and 5xx are weather: keep polling inside the deadline.
+                Err(e) if e.is_transient() => Poll::Pending(format!("transient error: {e}")),
+                other => other?,
+            };
+            match seen {
                 Poll::Ready(v) => {
                     tracing::info!(target: PROGRESS_TARGET, resource, state = target, target, elapsed_ms = elapsed.as_millis() as u64, polls, done = true, "reached {target}");
                     return Ok(v);

@@ -1,7 +1,5 @@
 //! Internet gateway and its attachment, Elastic IPs, NAT gateways.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, NatGatewayState, ResourceType};
 use sha2::{Digest, Sha256};
@@ -516,7 +514,7 @@ impl Resource for NatGateway {
         }
         let label = rid.to_string();
         let n = ctx
-            .poller(Duration::from_secs(20 * 60))
+            .poller_for(&self.id())
             .wait(&label, "available", || async {
                 let Some(n) = self.describe(&ec2, &id).await? else {
                     return Ok(Poll::Pending("not visible yet".into()));
@@ -572,7 +570,7 @@ impl Resource for NatGateway {
             &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"],
         )?;
         let label = rid.to_string();
-        ctx.poller(Duration::from_secs(20 * 60))
+        ctx.poller_for(&self.id())
             .wait(&label, "deleted", || async {
                 Ok(
                     match self

@@ -46,6 +46,7 @@ mod document;
 mod error;
 mod lock;
 mod run;
+mod session;
 mod store;
 
 pub use backends::{DynamoDbLock, FileLock, LOCK_KEY_ATTRIBUTE, S3Lock, s3_client};
@@ -57,4 +58,5 @@ pub use lock::{
     TokioClock, this_holder,
 };
 pub use run::{Backend, annotate, apply, apply_with, plan, plan_with};
+pub use session::{Review, plan_and_apply};
 pub use store::{LocalStore, S3Store, StateStore};

@@ -207,6 +207,19 @@ pub async fn apply_with(
         PlanMode::Destroy => "destroy",
     };
     let lock = backend.locker.acquire(&stack.name(), operation).await?;
+    apply_holding(stack, ctx, plan, backend, allow_destroy, lock).await
+}
+
+/// The body of [`apply_with`] once `lock` is held: journal every mutating call, record the
+/// outcome, release the lock (on success and on error).
+pub(crate) async fn apply_holding(
+    stack: &Stack,
+    ctx: &Context,
+    plan: &Plan,
+    backend: &Backend,
+    allow_destroy: &BTreeSet<String>,
+    lock: HeldLock,
+) -> Result<ApplyReport> {
     let loaded = match backend.store.load().await {
         Ok(d) => d,
         Err(e) => {

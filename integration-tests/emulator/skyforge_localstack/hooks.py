@@ -35,8 +35,12 @@ class _Faults:
         spec = json.loads(request.data or b"{}")
         with state.LOCK:
             if "rates" in spec:
-                state.RATES.clear()
-                state.RATES.update({k: float(v) for k, v in spec["rates"].items()})
+                rates = {k: float(v) for k, v in spec["rates"].items()}
+                if spec.get("app"):
+                    state.APP_RATES[spec["app"]] = rates
+                else:
+                    state.RATES.clear()
+                    state.RATES.update(rates)
             for f in spec.get("faults", []):
                 state.FAULTS.append(
                     {
@@ -54,7 +58,13 @@ class _Faults:
         from localstack.http import Response
 
         with state.LOCK:
-            return Response(json.dumps({"rates": state.RATES, "faults": state.FAULTS}), mimetype="application/json")
+            body = {
+                "rates": state.RATES,
+                "app_rates": state.APP_RATES,
+                "injected": state.INJECTED,
+                "faults": state.FAULTS,
+            }
+            return Response(json.dumps(body), mimetype="application/json")
 
 
 class _Latency:

@@ -17,6 +17,8 @@ LOCK = threading.RLock()
 CALLS: Counter = Counter()  # (app, service, operation) -> count
 FAULTS: list = []  # scripted: dicts with app, service, operation, code, status, remaining
 RATES: dict = {}  # service -> share of requests answered with a throttling error
+APP_RATES: dict = {}  # app -> its own rates (instead of RATES), so parallel tests are unaffected
+INJECTED: dict = {}  # app -> how many rate-based faults it was answered with
 APP_LATENCY: dict = {}  # app -> scale
 RNG = random.Random(int(os.environ.get("SKYFORGE_FAULT_SEED", "1")))
 
@@ -70,8 +72,10 @@ def take_fault(app: str, service: str, operation: str):
             f["remaining"] -= 1
             f["injected"] = f.get("injected", 0) + 1
             return f["code"], f.get("status", 400)
-        rate = RATES.get(service, RATES.get("*", 0.0))
+        rates = APP_RATES.get(app, RATES)
+        rate = rates.get(service, rates.get("*", 0.0))
         if rate and RNG.random() < rate:
+            INJECTED[app] = INJECTED.get(app, 0) + 1
             return RNG.choice(
                 [("Throttling", 400), ("RequestLimitExceeded", 503), ("ServiceUnavailable", 503)]
             )

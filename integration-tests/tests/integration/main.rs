@@ -8,3 +8,4 @@ mod secrets_registry;
 mod smoke;
 mod state;
 mod validation;
+mod weather;

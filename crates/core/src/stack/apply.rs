@@ -126,6 +126,7 @@ impl Stack {
         options: &ApplyOptions,
     ) -> Result<crate::ApplyReport> {
         self.validate()?;
+        self.check_context(ctx)?;
         let current = self.spec_digest();
         if plan.spec_digest != current || plan.stack != self.name() {
             return Err(Error::StalePlan {
@@ -454,7 +455,7 @@ impl<'a> Run<'a> {
             for (name, (node, out)) in &self.stack.exports {
                 if let Some(v) = report
                     .resources
-                    .get(&self.ids[node.0].to_string())
+                    .get(&self.ids[node.index].to_string())
                     .and_then(|o| o.get(*out))
                 {
                     report.outputs.insert(name.clone(), v.clone());

@@ -45,6 +45,8 @@ pub struct NodeTiming {
 
 /// A stack: the resources of one environment, as a dependency graph.
 pub struct Stack {
+    /// Distinguishes this stack's node ids from every other stack's.
+    id: u64,
     env: Environment,
     nodes: Vec<Box<dyn Resource>>,
     exports: BTreeMap<String, (NodeId, &'static str)>,
@@ -91,13 +93,36 @@ fn failures_of<T>(
 impl Stack {
     /// An empty stack for `env`.
     pub fn new(env: Environment) -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Stack {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             env,
             nodes: Vec::new(),
             exports: BTreeMap::new(),
             limits: ConcurrencyLimits::default(),
             kinds: BTreeMap::new(),
         }
+    }
+
+    /// An empty stack for the environment `ctx` was loaded for: the environment is given once.
+    pub fn for_context(ctx: &crate::Context) -> Self {
+        Stack::new(ctx.env().clone())
+    }
+
+    /// Refuse a context loaded for another environment (names, tags and ownership would not
+    /// match the stack's).
+    pub(crate) fn check_context(&self, ctx: &crate::Context) -> Result<()> {
+        if ctx.env() == &self.env {
+            return Ok(());
+        }
+        Err(Error::validation(
+            "context.environment",
+            ctx.env().prefix(),
+            format!(
+                "the context was loaded for another environment than the stack's ({}): load it from the stack's environment, or make the stack with Stack::for_context",
+                self.env.prefix()
+            ),
+        ))
     }
 
     /// Replace the per-service concurrency limits.
@@ -119,7 +144,10 @@ impl Stack {
     /// Add one resource node.
     pub fn add_resource(&mut self, r: impl Resource + 'static) -> NodeId {
         self.nodes.push(Box::new(r));
-        NodeId(self.nodes.len() - 1)
+        NodeId {
+            stack: self.id,
+            index: self.nodes.len() - 1,
+        }
     }
 
     /// Add a component (one or more nodes) and get its typed handle.
@@ -159,7 +187,7 @@ impl Stack {
 
     /// The id of a node.
     pub fn resource_id(&self, node: NodeId) -> Option<ResourceId> {
-        self.nodes.get(node.0).map(|n| n.id())
+        self.nodes.get(node.index).map(|n| n.id())
     }
 
     fn ids(&self) -> Vec<ResourceId> {
@@ -170,7 +198,7 @@ impl Stack {
         self.nodes
             .iter()
             .map(|n| {
-                let mut d: Vec<usize> = n.dependencies().iter().map(|x| x.0).collect();
+                let mut d: Vec<usize> = n.dependencies().iter().map(|x| x.index).collect();
                 d.sort_unstable();
                 d.dedup();
                 d
@@ -193,6 +221,15 @@ impl Stack {
                 return Err(Error::DuplicateResource(id.clone()));
             }
         }
+        for n in &self.nodes {
+            if let Some(d) = n.dependencies().into_iter().find(|d| d.stack != self.id) {
+                return Err(Error::validation(
+                    format!("{}.dependencies", n.id()),
+                    format!("node #{} of another stack", d.index),
+                    "a handle from another Stack value cannot be used here: add the resource to the stack whose handles it uses",
+                ));
+            }
+        }
         let deps = self.deps();
         for (i, ds) in deps.iter().enumerate() {
             if let Some(&m) = ds.iter().find(|&&d| d >= self.nodes.len()) {
@@ -208,10 +245,10 @@ impl Stack {
             });
         }
         for (name, (node, _)) in &self.exports {
-            if node.0 >= self.nodes.len() {
+            if node.stack != self.id || node.index >= self.nodes.len() {
                 return Err(Error::validation(
                     format!("exports.{name}"),
-                    format!("node #{}", node.0),
+                    format!("node #{}", node.index),
                     "refers to a node of another stack",
                 ));
             }
@@ -277,7 +314,7 @@ impl Stack {
         for d in self.nodes[i].dependencies() {
             if let Some(Some(NodeState {
                 outputs: Some(o), ..
-            })) = states.get(d.0)
+            })) = states.get(d.index)
             {
                 inputs.insert(d, o.clone());
             }
@@ -291,7 +328,7 @@ impl Stack {
     fn observe_inputs_for(&self, i: usize, states: &[Option<NodeState>]) -> Inputs {
         let mut inputs = Inputs::none();
         for d in self.nodes[i].dependencies() {
-            if let Some(Some(s)) = states.get(d.0) {
+            if let Some(Some(s)) = states.get(d.index) {
                 let now = s
                     .observed
                     .as_ref()

@@ -77,6 +77,7 @@ impl Stack {
         options: &PlanOptions,
     ) -> Result<Plan> {
         self.validate()?;
+        self.check_context(ctx)?;
         let ids = self.ids();
         let deps = self.deps();
         let (actions, mut observed) = self.observe_all(ctx, mode).await?;

@@ -136,6 +136,9 @@ pub struct Fake {
     pub flavor: &'static str,
     pub parent: Option<Ref<String>>,
     pub extra_deps: Vec<NodeId>,
+    /// Dependencies given after the node was added (interior mutability: the only way to make
+    /// a cycle through the public API).
+    pub late_deps: Arc<Mutex<Vec<NodeId>>>,
     pub latency: Duration,
     pub fail_create: bool,
     /// Updates report success but change nothing.
@@ -155,6 +158,7 @@ impl Fake {
             flavor: "a",
             parent: None,
             extra_deps: vec![],
+            late_deps: Arc::default(),
             latency: Duration::from_secs(latency_s),
             fail_create: false,
             broken_update: false,
@@ -227,6 +231,7 @@ impl Resource for Fake {
     fn dependencies(&self) -> Vec<NodeId> {
         let mut d = self.extra_deps.clone();
         d.extend(self.parent.map(|r| r.node()));
+        d.extend(self.late_deps.lock().unwrap().iter().copied());
         d
     }
     fn replace_order(&self) -> ReplaceOrder {

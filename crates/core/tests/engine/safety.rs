@@ -383,3 +383,35 @@ async fn a_saved_plan_is_refused_when_aws_changed_since() {
     );
     assert!(mutations(&cloud).is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_handle_of_another_stack_or_a_context_of_another_environment_is_refused() {
+    let cloud = Arc::new(Cloud::default());
+    let mut a = Stack::new(env());
+    let a_node = a.add_resource(Fake::new(&cloud, "in-a", 1));
+    let mut b = Stack::new(env());
+    b.add_resource(Fake::new(&cloud, "first-of-b", 1));
+    // The same index exists in b: only the stack id tells the handle is a's.
+    b.add_resource(Fake::new(&cloud, "uses-a", 1).parent(a_node));
+    let err = b.validate().unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid fake:thing.uses-a.dependencies = \"node #0 of another stack\""),
+        "{err}"
+    );
+    assert!(matches!(
+        b.plan(&ctx()).await,
+        Err(Error::Validation { .. })
+    ));
+
+    let prod = Environment::new("alva", Stage::Prod);
+    let err = a.plan(&ctx_for(prod.clone())).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("invalid context.environment = \"alva-prod\""),
+        "{err}"
+    );
+    assert!(cloud.mutations.lock().unwrap().is_empty());
+    let from_ctx = Stack::for_context(&ctx_for(prod));
+    assert_eq!(from_ctx.env().prefix(), "alva-prod");
+}

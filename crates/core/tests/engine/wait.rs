@@ -73,3 +73,93 @@ async fn deadline_is_reported_with_the_last_state() {
         other => panic!("{other:?}"),
     }
 }
+
+fn aws(code: &str) -> skyforge_core::Error {
+    skyforge_core::Error::Aws {
+        resource: "nat_gateway.main-nat-1".into(),
+        operation: "DescribeNatGateways".into(),
+        code: code.into(),
+        message: "scripted".into(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_during_a_wait_is_polled_through_and_other_errors_end_it() {
+    let p = Poller::with_deadline(Duration::from_secs(600));
+    let mut n = 0;
+    let v = p
+        .wait("nat_gateway.main-nat-1", "available", || {
+            n += 1;
+            let k = n;
+            async move {
+                match k {
+                    1 => Err(aws("Throttling")),
+                    2 => Err(aws("ServiceUnavailable")),
+                    3 => Ok(Poll::Pending("pending".to_string())),
+                    _ => Ok(Poll::Ready(k)),
+                }
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(v, 4);
+    let err = p
+        .wait("nat_gateway.main-nat-1", "available", || async {
+            Err::<Poll<()>, _>(aws("InvalidNatGatewayID.NotFound"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.aws_code(), Some("InvalidNatGatewayID.NotFound"));
+    // Throttled past the deadline: a timeout naming the last transient error.
+    let err = Poller::with_deadline(Duration::from_secs(60))
+        .wait("nat_gateway.main-nat-1", "available", || async {
+            Err::<Poll<()>, _>(aws("RequestLimitExceeded"))
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("transient error")
+            && err.to_string().contains("RequestLimitExceeded"),
+        "{err}"
+    );
+}
+
+#[test]
+fn deadlines_default_per_kind_and_are_overridable_per_kind_or_resource() {
+    use skyforge_core::ResourceId;
+    let ctx = crate::fake::ctx();
+    let nat = ResourceId::new("nat_gateway", "main-nat-1");
+    let nat2 = ResourceId::new("nat_gateway", "main-nat-2");
+    let minutes = |d: Duration| d.as_secs() / 60;
+    assert_eq!(minutes(ctx.deadline(&nat)), 10);
+    assert_eq!(
+        minutes(ctx.deadline(&ResourceId::new("db_instance", "db"))),
+        60
+    );
+    assert_eq!(
+        minutes(ctx.deadline(&ResourceId::new("cache_replication_group", "redis"))),
+        45
+    );
+    assert_eq!(
+        minutes(ctx.deadline(&ResourceId::new("ecs_service", "api"))),
+        30
+    );
+    let longer = ctx
+        .with_deadline("nat_gateway", Duration::from_secs(15 * 60))
+        .with_deadline("nat_gateway.main-nat-2", Duration::from_secs(20 * 60));
+    assert_eq!(minutes(longer.deadline(&nat)), 15);
+    assert_eq!(
+        minutes(longer.deadline(&nat2)),
+        20,
+        "a resource's own deadline wins"
+    );
+    assert_eq!(
+        minutes(ctx.deadline(&nat)),
+        10,
+        "the original context is unchanged"
+    );
+    assert_eq!(
+        longer.poller_for(&nat2).deadline,
+        Duration::from_secs(20 * 60)
+    );
+}

@@ -117,9 +117,17 @@ async fn a_run_records_outputs_and_leaves_a_clean_journal() {
         store: store.clone(),
         locker: Locker::new(Arc::new(MemoryLock::default()), Duration::from_secs(30)),
     };
-    let plan = skyforge_state::plan(&s, &ctx, &backend).await.unwrap();
-    skyforge_state::apply(&s, &ctx, &plan, &backend)
+    // Guarded plan and apply run on any tokio worker: their futures are `Send`.
+    let (st, c, b) = (Arc::new(s), ctx.clone(), backend.clone());
+    let plan = tokio::spawn(async move { skyforge_state::plan(&st, &c, &b).await })
         .await
+        .unwrap()
+        .unwrap();
+    let (s, _) = stack(&world, Duration::ZERO);
+    let (st, c, b) = (Arc::new(s), ctx.clone(), backend.clone());
+    tokio::spawn(async move { skyforge_state::apply(&st, &c, &plan, &b).await })
+        .await
+        .unwrap()
         .unwrap();
     let doc = store.load().await.unwrap().unwrap();
     assert_eq!(doc.resources.len(), 3);
@@ -160,4 +168,59 @@ async fn a_lost_lock_stops_the_run_before_its_next_mutating_call_and_the_journal
     let doc = store.load().await.unwrap().unwrap();
     assert!(doc.journal.iter().all(|j| j.status != JournalStatus::Done));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn one_locked_run_plans_and_applies_and_a_second_run_is_refused_before_it_observes() {
+    use skyforge_core::PlanMode;
+    use skyforge_state::{Error, Review, plan_and_apply};
+    let dir = std::env::temp_dir().join(format!("skyforge-session-{}", std::process::id()));
+    let world = Arc::new(World::default());
+    let (s, env) = stack(&world, Duration::from_millis(300));
+    let ctx = ctx(&env);
+    let backend = Backend {
+        store: Arc::new(LocalStore::new(dir.join("state.json"))),
+        locker: Locker::new(Arc::new(MemoryLock::default()), Duration::from_secs(30)),
+    };
+    let allow = std::collections::BTreeSet::new();
+    let reviewed = Arc::new(Mutex::new(Vec::new()));
+    let first = {
+        let reviewed = reviewed.clone();
+        plan_and_apply(&s, &ctx, &backend, PlanMode::Apply, &allow, move |p| {
+            reviewed.lock().unwrap().push(p.summary.add);
+            Review::Proceed
+        })
+    };
+    let second = async {
+        // Starts while the first run holds the lock (its resources take 300 ms each).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let reviewed = reviewed.clone();
+        plan_and_apply(&s, &ctx, &backend, PlanMode::Apply, &allow, move |_| {
+            reviewed.lock().unwrap().push(usize::MAX);
+            Review::Proceed
+        })
+        .await
+    };
+    let (a, b) = tokio::join!(first, second);
+    let (plan, report) = a.expect("the first run applies");
+    assert_eq!(plan.summary.add, 3);
+    assert_eq!(report.expect("applied").changed, 3);
+    assert!(matches!(b, Err(Error::Locked { .. })), "{b:?}");
+    assert_eq!(
+        *reviewed.lock().unwrap(),
+        [3],
+        "the second run never planned"
+    );
+    assert!(backend.locker.status().await.unwrap().is_none(), "released");
+
+    // A reviewer that stops: nothing applied, lock released.
+    let (s2, _) = stack(&world, Duration::ZERO);
+    let (d, r) = plan_and_apply(&s2, &ctx, &backend, PlanMode::Destroy, &allow, |_| {
+        Review::Stop
+    })
+    .await
+    .unwrap();
+    assert_eq!((d.summary.destroy, r.is_none()), (3, true));
+    assert!(backend.locker.status().await.unwrap().is_none());
+    let _ = std::fs::remove_dir_all(dir);
 }
