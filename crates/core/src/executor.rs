@@ -32,11 +32,12 @@ pub struct ConcurrencyLimits {
 }
 
 impl Default for ConcurrencyLimits {
-    /// EC2 8, IAM 2 (IAM's mutating APIs throttle early), others 4.
+    /// EC2 8, IAM 2 (IAM's mutating APIs throttle early), readiness waits 64 (polling), others 4.
     fn default() -> Self {
         let mut per_service = BTreeMap::new();
         per_service.insert("ec2".to_string(), 8);
         per_service.insert("iam".to_string(), 2);
+        per_service.insert("wait".to_string(), 64);
         ConcurrencyLimits {
             default: 4,
             per_service,

@@ -41,11 +41,11 @@ pub use error::{Error, NodeFailure, Result, ok_if_aws_code};
 pub use executor::ConcurrencyLimits;
 pub use owned::{Owned, OwnedKind};
 pub use plan::{
-    Action, FieldDiff, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId, ResourcePlan, Summary,
-    Value, Warning,
+    Action, FieldDiff, PendingChange, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId,
+    ResourcePlan, Summary, Value, Warning,
 };
 pub use resource::{
-    Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Ref,
-    Resource, RunHooks, diff_fields,
+    Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Pending,
+    Readiness, Ref, Resource, RunHooks, diff_fields, settle_pending,
 };
 pub use stack::{ApplyOptions, ApplyReport, NodeTiming, PlanOptions, Stack};

@@ -185,6 +185,17 @@ impl Action {
     }
 }
 
+/// A change AWS accepted but applies later: shown in the plan, never sent again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// The field.
+    pub field: String,
+    /// The value it will have.
+    pub value: Value,
+    /// When it applies (`at the next maintenance window`).
+    pub applies: String,
+}
+
 /// The order of a replacement.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -258,6 +269,13 @@ pub struct ResourcePlan {
     /// allowance (`allow_destroy`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protected: bool,
+    /// Exists but is not ready, in this state: apply waits for it before the dependents that
+    /// need it ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_ready: Option<String>,
+    /// Changes AWS accepted that apply later; not sent again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingChange>,
     /// What apply does.
     #[serde(flatten)]
     pub action: Action,
@@ -420,6 +438,35 @@ fn render_diff(d: &FieldDiff) -> (&'static str, String) {
     }
 }
 
+/// The resources apply will wait for, and the changes AWS holds for later.
+fn render_waits(out: &mut String, resources: &[ResourcePlan]) {
+    let waiting: Vec<&ResourcePlan> = resources.iter().filter(|r| r.not_ready.is_some()).collect();
+    if !waiting.is_empty() {
+        out.push_str(
+            "Not ready yet (apply waits for them before the dependents that need them):\n",
+        );
+        for r in waiting {
+            let state = r.not_ready.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "  ~ {} is {state}", r.id);
+        }
+        out.push('\n');
+    }
+    let pending: Vec<&ResourcePlan> = resources.iter().filter(|r| !r.pending.is_empty()).collect();
+    if !pending.is_empty() {
+        out.push_str("Pending (accepted by AWS, applied later; not sent again):\n");
+        for r in pending {
+            for p in &r.pending {
+                let _ = writeln!(
+                    out,
+                    "  ~ {}: {} = {} ({})",
+                    r.id, p.field, p.value, p.applies
+                );
+            }
+        }
+        out.push('\n');
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
@@ -496,6 +543,7 @@ impl fmt::Display for Plan {
                 out.push_str("    }\n\n");
             }
         }
+        render_waits(&mut out, &self.resources);
         if !self.warnings.is_empty() {
             out.push_str("Warnings:\n");
             for w in &self.warnings {

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::context::Context;
 use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::plan::{Action, FieldDiff, ReplaceOrder, ResourceId, Value};
+use crate::plan::{Action, FieldDiff, PendingChange, ReplaceOrder, ResourceId, Value};
 
 /// Index of a node in a [`crate::Stack`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -192,6 +192,25 @@ impl Field {
 /// Desired fields by name.
 pub type Fields = BTreeMap<String, Field>;
 
+/// Whether an existing resource can serve its dependents yet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Readiness {
+    /// Usable (an `available` NAT gateway or database).
+    #[default]
+    Ready,
+    /// Exists but is not usable yet, in this state (`pending`, `creating`, `modifying`).
+    NotReady(String),
+}
+
+/// A change AWS accepted but applies later (at the next maintenance window, at a reboot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The value the field will have.
+    pub value: Value,
+    /// When it applies (`at the next maintenance window`).
+    pub applies: String,
+}
+
 /// What observation found of an existing resource.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Observed {
@@ -201,6 +220,37 @@ pub struct Observed {
     pub fields: BTreeMap<String, Value>,
     /// Outputs for dependents.
     pub outputs: Outputs,
+    /// Whether it can serve dependents that need it ready (not only its id).
+    pub ready: Readiness,
+    /// Changes accepted but not in effect yet, by field: a desired value equal to the pending
+    /// one is not a change (it is shown as pending and never sent again).
+    pub pending: BTreeMap<String, Pending>,
+}
+
+/// Take the changes AWS already accepted out of `action`: a diff whose new value is the field's
+/// pending value is not sent again. Returns the action left and those pending changes.
+pub fn settle_pending(action: Action, observed: &Observed) -> (Action, Vec<PendingChange>) {
+    let Action::Update { diffs } = action else {
+        return (action, Vec::new());
+    };
+    let mut pending = Vec::new();
+    let mut left = Vec::new();
+    for d in diffs {
+        match observed.pending.get(&d.field) {
+            Some(p) if d.new.as_ref() == Some(&p.value) => pending.push(PendingChange {
+                field: d.field.clone(),
+                value: p.value.clone(),
+                applies: p.applies.clone(),
+            }),
+            _ => left.push(d),
+        }
+    }
+    let action = if left.is_empty() {
+        Action::NoOp
+    } else {
+        Action::Update { diffs: left }
+    };
+    (action, pending)
 }
 
 /// The pure default diff: compares every desired field with the observed one.
@@ -324,6 +374,20 @@ pub trait Resource: Send + Sync {
     fn dependencies(&self) -> Vec<NodeId> {
         Vec::new()
     }
+    /// The dependencies of which it needs only the identifier (an alarm on a database, a tag, a
+    /// log subscription): it starts as soon as their create call returned, without waiting for
+    /// them to be ready. Every other dependency must be ready first (an endpoint, an `available`
+    /// NAT gateway).
+    fn id_only_dependencies(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+    /// Wait until an existing resource is ready (see [`Readiness`]); called by apply before
+    /// the dependents that need it ready, for a resource just created or found not ready. A kind
+    /// whose `create` returns as soon as the id is known (an RDS instance `creating`) does its
+    /// long wait here, with [`Context::poller_for`]. The default returns `observed` as it is.
+    async fn wait_ready(&self, _ctx: &Context, observed: Observed) -> Result<Observed> {
+        Ok(observed)
+    }
     /// A data source (like Terraform's `data` blocks): only observed, never created, changed or
     /// deleted. Its plan action is always no-op; `observe` must find it.
     fn read_only(&self) -> bool {
@@ -360,7 +424,8 @@ pub trait Resource: Send + Sync {
     }
     /// Find the resource; `None` if it does not exist.
     async fn observe(&self, ctx: &Context, inputs: &Inputs) -> Result<Option<Observed>>;
-    /// Create it (waiting until it is usable by dependents).
+    /// Create it. It may return before the resource is ready (reporting
+    /// [`Readiness::NotReady`]); [`Resource::wait_ready`] then finishes the wait.
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed>;
     /// Change the fields in `diffs` in place. The engine observes again afterwards and fails
     /// naming any field that still differs, so a field this kind cannot change in place must be

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use skyforge_core::wait::Poll;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed,
-    Resource, Result, Value,
+    Readiness, Resource, Result, Value,
 };
 
 use crate::ec2;
@@ -399,6 +399,11 @@ impl NatGateway {
             .insert("tags".into(), ec2::tags_value(env, &self.logical, n.tags()));
         o.outputs.insert("nat_gateway_id".into(), id.into());
         o.outputs.insert("public_ip".into(), ip.into());
+        o.ready = match n.state() {
+            Some(NatGatewayState::Available) => Readiness::Ready,
+            Some(s) => Readiness::NotReady(s.as_str().to_string()),
+            None => Readiness::NotReady("unknown".into()),
+        };
         o
     }
 
@@ -481,7 +486,7 @@ impl Resource for NatGateway {
         // A deterministic client token makes a retried create (after a timeout or a crash)
         // return the same gateway. AWS remembers tokens for a while, so a token that answers with
         // a gateway already deleted (destroy, then apply again) is salted and tried again.
-        let mut id = String::new();
+        let mut created = None;
         for attempt in 0..3u8 {
             let token = self.client_token(ctx.env(), &subnet, &alloc, attempt);
             let out = guard
@@ -500,19 +505,28 @@ impl Resource for NatGateway {
                         .map_err(|e| Error::aws(&rid, "CreateNatGateway", &e))
                 })
                 .await?;
-            let n = out.nat_gateway();
-            id = n
-                .and_then(|n| n.nat_gateway_id())
-                .unwrap_or_default()
-                .to_string();
+            let n = out.nat_gateway().cloned();
             let stale = n
+                .as_ref()
                 .and_then(|n| n.state())
                 .is_some_and(|s| matches!(s, NatGatewayState::Deleted | NatGatewayState::Deleting));
+            created = n;
             if !stale {
                 break;
             }
         }
-        let label = rid.to_string();
+        // Its id is known now; readiness (`available`, minutes later) is `wait_ready`'s, so that
+        // what needs only the id does not wait for it.
+        let n = created.ok_or_else(|| Error::Resource {
+            resource: rid.to_string(),
+            message: "CreateNatGateway answered without a gateway".into(),
+        })?;
+        Ok(self.observed_of(ctx.env(), &n))
+    }
+    async fn wait_ready(&self, ctx: &Context, observed: Observed) -> Result<Observed> {
+        let ec2 = ec2::client(ctx);
+        let id = observed.physical_id.clone();
+        let label = self.id().to_string();
         let n = ctx
             .poller_for(&self.id())
             .wait(&label, "available", || async {

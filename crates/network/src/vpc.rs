@@ -503,8 +503,8 @@ impl Resource for AvailabilityZones {
         }
         Ok(Some(Observed {
             physical_id: ctx.region().to_string(),
-            fields: Default::default(),
             outputs,
+            ..Observed::default()
         }))
     }
     async fn create(&self, ctx: &Context, inputs: &Inputs, _: &Guard) -> Result<Observed> {

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::executor::{self, Order};
 use crate::owned::{Owned, OwnedKind};
 use crate::plan::{Action, Plan, PlanMode, ReplaceOrder, ResourceId, ResourcePlan};
-use crate::resource::{Guard, NoHooks, Observed, Outputs, RunHooks};
+use crate::resource::{Guard, NoHooks, Observed, Outputs, Readiness, RunHooks, settle_pending};
 use crate::wait::Poll;
 
 /// Options of an apply.
@@ -94,8 +94,14 @@ struct Run<'a> {
 enum Phase {
     Destroy,
     Converge,
+    /// Part of the converge phase: wait until a node is ready, before the dependents that need
+    /// it ready (those that need only its id start after its converge step).
+    Ready,
     Retire,
 }
+
+/// The concurrency bucket of readiness waits (polling, not work: many may run at once).
+pub(crate) const WAIT_SERVICE: &str = "wait";
 
 impl Stack {
     /// Execute `plan` with no run hooks. See [`Stack::apply_with`].
@@ -281,7 +287,7 @@ impl<'a> Run<'a> {
     async fn execute(&self) -> Result<()> {
         self.phase(Phase::Destroy).await?;
         if self.plan.mode == PlanMode::Apply {
-            self.phase(Phase::Converge).await?;
+            self.converge_phase().await?;
             self.phase(Phase::Retire).await?;
         }
         Ok(())
@@ -301,7 +307,7 @@ impl<'a> Run<'a> {
                 matches!(a, Action::Delete)
                     || self.order_of(i) == Some(ReplaceOrder::DestroyBeforeCreate)
             }
-            Phase::Converge => matches!(self.items[i], Item::Node(_)),
+            Phase::Converge | Phase::Ready => matches!(self.items[i], Item::Node(_)),
             Phase::Retire => self.order_of(i) == Some(ReplaceOrder::CreateBeforeDestroy),
         }
     }
@@ -315,13 +321,82 @@ impl<'a> Run<'a> {
             (Phase::Converge, Action::Update { .. }) => "update".into(),
             (Phase::Converge, Action::Replace { .. }) => "replace (create new)".into(),
             (Phase::Converge, _) => "read".into(),
+            (Phase::Ready, _) => "wait until ready".into(),
             (Phase::Retire, _) => "replace (retire old)".into(),
+        }
+    }
+
+    /// The converge phase's graph: node `i` is two steps, `i` (create, update, read) and
+    /// `n + i` (wait until ready). A dependent waits for a dependency's readiness step, or only
+    /// for its converge step when it needs just the identifier.
+    fn converge_graph(&self) -> (Vec<Vec<usize>>, Vec<String>, Vec<ResourceId>) {
+        let n = self.stack.nodes.len();
+        let mut deps = vec![Vec::new(); 2 * n];
+        for (i, node) in self.stack.nodes.iter().enumerate() {
+            let id_only: BTreeSet<usize> = node
+                .id_only_dependencies()
+                .iter()
+                .map(|d| d.index)
+                .collect();
+            deps[i] = self.deps[i]
+                .iter()
+                .map(|&d| if id_only.contains(&d) { d } else { n + d })
+                .collect();
+            deps[n + i] = vec![i];
+        }
+        let services = (0..2 * n)
+            .map(|k| {
+                if k < n {
+                    self.services[k].clone()
+                } else {
+                    WAIT_SERVICE.to_string()
+                }
+            })
+            .collect();
+        let ids = (0..2 * n).map(|k| self.ids[k % n].clone()).collect();
+        (deps, services, ids)
+    }
+
+    async fn converge_phase(&self) -> Result<()> {
+        let n = self.stack.nodes.len();
+        let (deps, services, ids) = self.converge_graph();
+        let step = |k: usize| {
+            if k < n {
+                (k, Phase::Converge)
+            } else {
+                (k - n, Phase::Ready)
+            }
+        };
+        let ops: Vec<String> = (0..2 * n)
+            .map(|k| {
+                let (i, phase) = step(k);
+                self.op_name(phase, i)
+            })
+            .collect();
+        let outcomes = executor::run(
+            &deps,
+            &services,
+            &self.stack.limits,
+            Order::Forward,
+            |_| true,
+            |k| {
+                let (i, phase) = step(k);
+                let span = tracing::info_span!("apply", resource = %ids[k], op = ops[k].as_str());
+                self.timed(i, phase).instrument(span)
+            },
+        )
+        .await;
+        let failures = failures_of(outcomes, &ids, &ops);
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Failed { failures })
         }
     }
 
     async fn phase(&self, phase: Phase) -> Result<()> {
         let order = match phase {
-            Phase::Converge => Order::Forward,
+            Phase::Converge | Phase::Ready => Order::Forward,
             Phase::Destroy | Phase::Retire => Order::Reverse,
         };
         let ops: Vec<String> = (0..self.ids.len())
@@ -387,7 +462,39 @@ impl<'a> Run<'a> {
                 node.delete(self.ctx, self.observed(i)?, &guard).await
             }
             (Item::Node(n), Phase::Converge) => self.converge(*n, &guard).await,
+            (Item::Node(n), Phase::Ready) => self.ready(*n).await,
         }
+    }
+
+    /// Wait until node `i` is ready, if its create or observation said it is not.
+    async fn ready(&self, i: usize) -> Result<()> {
+        let current = {
+            let s = self.states.lock().unwrap_or_else(|p| p.into_inner());
+            s[i].as_ref().and_then(|s| s.observed.clone())
+        };
+        let Some(o) = current else { return Ok(()) };
+        if o.ready == Readiness::Ready {
+            return Ok(());
+        }
+        let o = self.stack.nodes[i].wait_ready(self.ctx, o).await?;
+        self.record(i, Some(o));
+        Ok(())
+    }
+
+    /// Keep node `i`'s observation, physical id and outputs for its dependents and the report.
+    fn record(&self, i: usize, result: Option<Observed>) {
+        let outputs = match &result {
+            Some(o) => {
+                let pid = o.physical_id.clone();
+                self.physical.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(pid);
+                o.outputs.clone()
+            }
+            None => Outputs::new(),
+        };
+        self.states.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(NodeState {
+            observed: result,
+            outputs: Some(outputs),
+        });
     }
 
     async fn converge(&self, i: usize, guard: &Guard) -> Result<()> {
@@ -407,17 +514,7 @@ impl<'a> Run<'a> {
             }
             Action::NoOp | Action::Delete => self.plan.observed.get(&self.ids[i]).cloned(),
         };
-        let outputs = match result {
-            Some(o) => {
-                self.physical.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(o.physical_id);
-                o.outputs
-            }
-            None => Outputs::new(),
-        };
-        self.states.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(NodeState {
-            observed: None,
-            outputs: Some(outputs),
-        });
+        self.record(i, result);
         Ok(())
     }
 
@@ -493,7 +590,7 @@ impl Stack {
                         message: "gone right after its update".into(),
                     });
                 };
-                match node.diff(&desired, &o) {
+                match settle_pending(node.diff(&desired, &o), &o).0 {
                     Action::NoOp => Ok(Poll::Ready(o)),
                     Action::Update { diffs } | Action::Replace { diffs, .. } => {
                         let fields: Vec<String> = diffs

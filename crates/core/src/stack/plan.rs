@@ -11,9 +11,9 @@ use crate::error::{Error, NodeFailure, Result};
 use crate::executor::{self, NodeOutcome, Order};
 use crate::owned::{Owned, OwnedKind, orphan_id};
 use crate::plan::{
-    Action, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId, ResourcePlan, Warning,
+    Action, PendingChange, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId, ResourcePlan, Warning,
 };
-use crate::resource::{Inputs, Observed};
+use crate::resource::{Inputs, Observed, Readiness, settle_pending};
 
 /// Options of a plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,13 +84,18 @@ impl Stack {
         let mut resources: Vec<ResourcePlan> = actions
             .into_iter()
             .enumerate()
-            .map(|(i, action)| ResourcePlan {
+            .map(|(i, (action, pending))| ResourcePlan {
                 id: ids[i].clone(),
                 physical_id: observed[i].as_ref().map(|o| o.physical_id.clone()),
                 service: self.nodes[i].service().to_string(),
                 depends_on: deps[i].iter().map(|&d| ids[d].clone()).collect(),
                 orphan: false,
                 protected: false,
+                not_ready: match observed[i].as_ref().map(|o| &o.ready) {
+                    Some(Readiness::NotReady(state)) => Some(state.clone()),
+                    _ => None,
+                },
+                pending,
                 action,
             })
             .collect();
@@ -129,7 +134,7 @@ impl Stack {
         &self,
         ctx: &Context,
         mode: PlanMode,
-    ) -> Result<(Vec<Action>, Vec<Option<Observed>>)> {
+    ) -> Result<(Vec<(Action, Vec<PendingChange>)>, Vec<Option<Observed>>)> {
         let ids = &self.ids();
         let states: Arc<Mutex<Vec<Option<NodeState>>>> =
             Arc::new(Mutex::new((0..self.nodes.len()).map(|_| None).collect()));
@@ -152,7 +157,7 @@ impl Stack {
             match o {
                 NodeOutcome::Done(Some(a)) => actions.push(a),
                 NodeOutcome::Failed(e) => failed.push(NodeFailure::new(&ids[i], "observe", e)),
-                _ => actions.push(Action::NoOp),
+                _ => actions.push((Action::NoOp, Vec::new())),
             }
         }
         if !failed.is_empty() {
@@ -172,7 +177,7 @@ impl Stack {
         mode: PlanMode,
         i: usize,
         states: Arc<Mutex<Vec<Option<NodeState>>>>,
-    ) -> Result<Action> {
+    ) -> Result<(Action, Vec<PendingChange>)> {
         let node = &self.nodes[i];
         let (inputs, current) = {
             let s = states.lock().unwrap_or_else(|p| p.into_inner());
@@ -198,6 +203,10 @@ impl Stack {
             (Some(_), PlanMode::Destroy) => Action::Delete,
             (None, PlanMode::Destroy) => Action::NoOp,
         };
+        let (action, pending) = match &observed {
+            Some(o) => settle_pending(action, o),
+            None => (action, Vec::new()),
+        };
         // Outputs stay known for dependents unless the resource is (re)created.
         let outputs = match (&action, &observed) {
             (Action::NoOp | Action::Update { .. } | Action::Delete, Some(o)) => {
@@ -207,7 +216,7 @@ impl Stack {
         };
         let mut s = states.lock().unwrap_or_else(|p| p.into_inner());
         s[i] = Some(NodeState { observed, outputs });
-        Ok(action)
+        Ok((action, pending))
     }
 
     /// Give every replacement its order, and name the replaced resources that drag a dependent
@@ -402,6 +411,8 @@ impl Stack {
                     depends_on: deps[i].iter().map(|&d| ids[d].clone()).collect(),
                     orphan: false,
                     protected: false,
+                    not_ready: None,
+                    pending: Vec::new(),
                     action,
                 }
             })
@@ -454,6 +465,8 @@ fn add_orphans(resources: &mut Vec<ResourcePlan>, orphans: &BTreeMap<ResourceId,
             depends_on: Vec::new(),
             orphan: true,
             protected: false,
+            not_ready: None,
+            pending: Vec::new(),
             action: Action::Delete,
         })
         .collect();

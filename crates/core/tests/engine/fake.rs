@@ -12,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId, Observed,
-    Outputs, Owned, OwnedKind, Ref, ReplaceOrder, Resource, ResourceId, Result, RunHooks, Stage,
-    Value,
+    Outputs, Owned, OwnedKind, Pending, Readiness, Ref, ReplaceOrder, Resource, ResourceId, Result,
+    RunHooks, Stage, Value,
 };
 use tokio::time::Instant;
 
@@ -33,6 +33,10 @@ pub struct Obj {
     pub logical: String,
     pub serial: u64,
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// Usable by dependents (a database `available`, not `creating`).
+    pub ready: bool,
+    /// Changes accepted for later: field -> (value, when).
+    pub pending: BTreeMap<String, (serde_json::Value, String)>,
 }
 
 #[derive(Default)]
@@ -74,6 +78,11 @@ impl Cloud {
         let mut objs = self.objects.lock().unwrap();
         objs.get_mut(&p).unwrap().fields.insert(field.into(), v);
     }
+    /// Mark the newest object with this logical id ready or not.
+    pub fn set_ready(&self, logical: &str, ready: bool) {
+        let p = self.newest(logical).unwrap();
+        self.objects.lock().unwrap().get_mut(&p).unwrap().ready = ready;
+    }
     /// Remove every object with this logical id (as if deleted behind the engine's back).
     pub fn remove(&self, logical: &str) {
         self.objects
@@ -98,6 +107,8 @@ impl Cloud {
                 logical: logical.into(),
                 serial,
                 fields,
+                ready: true,
+                pending: BTreeMap::new(),
             },
         );
         physical
@@ -143,6 +154,12 @@ pub struct Fake {
     pub fail_create: bool,
     /// Updates report success but change nothing.
     pub broken_update: bool,
+    /// Updates are accepted for the next maintenance window (pending), not applied.
+    pub defer_updates: bool,
+    /// Created `creating`; ready this long after its create call returned.
+    pub ready_after: Duration,
+    /// Dependencies of which only the id is needed.
+    pub id_only: Vec<NodeId>,
     pub order: ReplaceOrder,
     pub stateful: bool,
     pub cloud: Arc<Cloud>,
@@ -162,6 +179,9 @@ impl Fake {
             latency: Duration::from_secs(latency_s),
             fail_create: false,
             broken_update: false,
+            defer_updates: false,
+            ready_after: Duration::ZERO,
+            id_only: vec![],
             order: ReplaceOrder::DestroyBeforeCreate,
             stateful: false,
             cloud: cloud.clone(),
@@ -195,6 +215,14 @@ impl Fake {
         self.stateful = true;
         self
     }
+    pub fn ready_after(mut self, secs: u64) -> Self {
+        self.ready_after = Duration::from_secs(secs);
+        self
+    }
+    pub fn needs_only_id_of(mut self, node: NodeId) -> Self {
+        self.id_only.push(node);
+        self
+    }
     async fn work(&self, op: &'static str) {
         let start = Instant::now();
         tokio::time::sleep(self.latency).await;
@@ -216,6 +244,22 @@ impl Fake {
                 .map(|(k, v)| (k.clone(), Value::Known(v.clone())))
                 .collect(),
             outputs,
+            ready: if o.ready {
+                Readiness::Ready
+            } else {
+                Readiness::NotReady("creating".into())
+            },
+            pending: o
+                .pending
+                .iter()
+                .map(|(k, (v, when))| {
+                    let p = Pending {
+                        value: Value::Known(v.clone()),
+                        applies: when.clone(),
+                    };
+                    (k.clone(), p)
+                })
+                .collect(),
         }
     }
 }
@@ -230,12 +274,30 @@ impl Resource for Fake {
     }
     fn dependencies(&self) -> Vec<NodeId> {
         let mut d = self.extra_deps.clone();
+        d.extend(self.id_only.iter().copied());
         d.extend(self.parent.map(|r| r.node()));
         d.extend(self.late_deps.lock().unwrap().iter().copied());
         d
     }
     fn replace_order(&self) -> ReplaceOrder {
         self.order
+    }
+    fn id_only_dependencies(&self) -> Vec<NodeId> {
+        self.id_only.clone()
+    }
+    async fn wait_ready(&self, _ctx: &Context, observed: Observed) -> Result<Observed> {
+        let start = Instant::now();
+        tokio::time::sleep(self.ready_after).await;
+        self.cloud.events.lock().unwrap().push(Event {
+            op: "ready",
+            id: self.logical.clone(),
+            start,
+            end: Instant::now(),
+        });
+        let mut objs = self.cloud.objects.lock().unwrap();
+        let o = objs.get_mut(&observed.physical_id).unwrap();
+        o.ready = true;
+        Ok(Fake::observed_from(&observed.physical_id, o))
     }
     async fn holds_data(&self, _ctx: &Context, _observed: &Observed) -> Result<bool> {
         Ok(self.stateful)
@@ -280,6 +342,7 @@ impl Resource for Fake {
         let physical = self.cloud.insert(self.kind, &self.logical, self.size);
         let mut objs = self.cloud.objects.lock().unwrap();
         let o = objs.get_mut(&physical).unwrap();
+        o.ready = self.ready_after.is_zero();
         o.fields
             .insert("flavor".into(), serde_json::json!(self.flavor));
         if let Some(p) = &self.parent {
@@ -308,7 +371,12 @@ impl Resource for Fake {
         if !self.broken_update {
             for d in diffs {
                 if let Some(Value::Known(v)) = &d.new {
-                    o.fields.insert(d.field.clone(), v.clone());
+                    if self.defer_updates {
+                        let when = "at the next maintenance window".to_string();
+                        o.pending.insert(d.field.clone(), (v.clone(), when));
+                    } else {
+                        o.fields.insert(d.field.clone(), v.clone());
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 mod executor;
 mod fake;
+mod model;
 mod naming;
 mod plan_render;
 mod safety;

@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use skyforge_core::{
-    Action, FieldDiff, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId, ResourcePlan, Value,
-    Warning,
+    Action, FieldDiff, PendingChange, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId,
+    ResourcePlan, Value, Warning,
 };
 
 fn snapshot(name: &str, actual: &str) {
@@ -42,6 +42,8 @@ fn sample() -> Plan {
             depends_on: vec![],
             orphan: false,
             protected: false,
+            not_ready: None,
+            pending: vec![],
             action: Action::Create { fields: create },
         },
         ResourcePlan {
@@ -51,6 +53,8 @@ fn sample() -> Plan {
             depends_on: vec![],
             orphan: false,
             protected: false,
+            not_ready: None,
+            pending: vec![],
             action: Action::Create { fields: secret },
         },
         ResourcePlan {
@@ -60,6 +64,8 @@ fn sample() -> Plan {
             depends_on: vec![ResourceId::new("vpc", "main")],
             orphan: false,
             protected: false,
+            not_ready: None,
+            pending: vec![],
             action: Action::Update {
                 diffs: vec![
                     FieldDiff {
@@ -90,6 +96,8 @@ fn sample() -> Plan {
             depends_on: vec![],
             orphan: false,
             protected: false,
+            not_ready: None,
+            pending: vec![],
             action: Action::Replace {
                 reason: "engine cannot change in place".into(),
                 diffs: vec![
@@ -117,6 +125,8 @@ fn sample() -> Plan {
             depends_on: vec![ResourceId::new("db_instance", "db")],
             orphan: false,
             protected: false,
+            not_ready: None,
+            pending: vec![],
             action: Action::Replace {
                 reason: "replaced with db_instance.db, whose new identity it cannot take in place"
                     .into(),
@@ -137,6 +147,8 @@ fn sample() -> Plan {
             depends_on: vec![],
             orphan: true,
             protected: false,
+            not_ready: None,
+            pending: vec![],
             action: Action::Delete,
         },
         ResourcePlan {
@@ -146,6 +158,8 @@ fn sample() -> Plan {
             depends_on: vec![],
             orphan: true,
             protected: true,
+            not_ready: None,
+            pending: vec![],
             action: Action::Delete,
         },
         ResourcePlan {
@@ -155,6 +169,12 @@ fn sample() -> Plan {
             depends_on: vec![],
             orphan: false,
             protected: false,
+            not_ready: Some("creating".into()),
+            pending: vec![PendingChange {
+                field: "retention_days".into(),
+                value: Value::of(30),
+                applies: "at the next maintenance window".into(),
+            }],
             action: Action::NoOp,
         },
     ];
@@ -224,6 +244,8 @@ fn no_change_rendering() {
             depends_on: vec![],
             orphan: false,
             protected: false,
+            not_ready: None,
+            pending: vec![],
             action: Action::NoOp,
         }],
         vec![],

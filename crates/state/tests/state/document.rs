@@ -121,6 +121,8 @@ fn a_recorded_resource_the_plan_does_not_list_is_a_warning() {
         depends_on: vec![],
         orphan: false,
         protected: false,
+        not_ready: None,
+        pending: vec![],
         action: Action::NoOp,
     };
     // The VPC is in the plan (declared or listed as an orphan): nothing to say about it.

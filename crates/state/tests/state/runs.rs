@@ -50,6 +50,7 @@ impl Resource for Thing {
                     serde_json::json!(format!("t-{}", self.name)),
                 )]
                 .into(),
+                ..Observed::default()
             }))
     }
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
