@@ -18,7 +18,7 @@ fn listed_item<T, E, R>(
 ) -> Option<T>
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match r {
         Ok(v) => Some(v),

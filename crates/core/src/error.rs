@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::plan::ResourceId;
 
 /// A failure of one resource operation, reported by the executor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NodeFailure {
     /// The resource whose operation failed.
     pub resource: ResourceId,
@@ -14,7 +14,18 @@ pub struct NodeFailure {
     pub operation: String,
     /// The error, rendered.
     pub message: String,
+    /// The error itself, with its type (match on [`Error::Aws`] and its code, a
+    /// [`Error::TerminalState`], ...); also [`std::error::Error::source`].
+    pub error: Option<std::sync::Arc<Error>>,
 }
+
+impl PartialEq for NodeFailure {
+    fn eq(&self, o: &Self) -> bool {
+        self.resource == o.resource && self.operation == o.operation && self.message == o.message
+    }
+}
+
+impl Eq for NodeFailure {}
 
 impl NodeFailure {
     /// The failure of `operation` on `resource` with `error`.
@@ -23,7 +34,16 @@ impl NodeFailure {
             resource: resource.clone(),
             operation: operation.to_string(),
             message: error.to_string(),
+            error: Some(std::sync::Arc::new(error)),
         }
+    }
+}
+
+impl std::error::Error for NodeFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -35,6 +55,12 @@ impl fmt::Display for NodeFailure {
             self.resource, self.operation, self.message
         )
     }
+}
+
+fn request_id_suffix(id: &Option<String>) -> String {
+    id.as_deref()
+        .map(|r| format!(" (request id {r})"))
+        .unwrap_or_default()
 }
 
 fn list_failures(failures: &[NodeFailure]) -> String {
@@ -73,7 +99,7 @@ pub enum Error {
         rule: String,
     },
     /// An AWS API call failed.
-    #[error("{resource}: {operation} failed: {code}: {message}")]
+    #[error("{resource}: {operation} failed: {code}: {message}{}", request_id_suffix(.request_id))]
     Aws {
         /// The resource the call was made for.
         resource: String,
@@ -83,6 +109,8 @@ pub enum Error {
         code: String,
         /// The AWS error message.
         message: String,
+        /// The request id AWS gave the failed call (what AWS support asks for), when it had one.
+        request_id: Option<String>,
     },
     /// The resource graph has a cycle; `path` starts and ends at the same resource.
     #[error("dependency cycle: {}", render_cycle(.path))]
@@ -221,10 +249,11 @@ impl Error {
     ) -> Self
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + 'static,
     {
         use aws_smithy_runtime_api::client::result::SdkError;
-        let (code, message) = match err {
+        use aws_types::request_id::RequestId;
+        let (code, message, request_id) = match err {
             SdkError::ServiceError(se) => {
                 let e = se.err();
                 (
@@ -232,17 +261,23 @@ impl Error {
                     e.message()
                         .map(str::to_string)
                         .unwrap_or_else(|| e.to_string()),
+                    e.meta().request_id().map(str::to_string),
                 )
             }
-            SdkError::TimeoutError(_) => ("Timeout".into(), "request timed out".into()),
-            SdkError::DispatchFailure(d) => ("Transport".into(), format!("{d:?}")),
-            other => ("Unknown".into(), other.to_string()),
+            SdkError::TimeoutError(_) => ("Timeout".into(), "request timed out".into(), None),
+            SdkError::DispatchFailure(d) => ("Transport".into(), format!("{d:?}"), None),
+            other => ("Unknown".into(), other.to_string(), None),
         };
+        // Services that answer with the id in a header (most JSON and query protocols).
+        let from_headers = (err as &dyn std::any::Any)
+            .downcast_ref::<SdkError<E, aws_smithy_runtime_api::http::Response>>()
+            .and_then(|e| e.request_id().map(str::to_string));
         Error::Aws {
             resource: resource.to_string(),
             operation: operation.to_string(),
             code,
             message,
+            request_id: request_id.or(from_headers),
         }
     }
 
@@ -254,6 +289,14 @@ impl Error {
             message: format!(
                 "field {field} cannot be changed in place by this kind (it should force replacement)"
             ),
+        }
+    }
+
+    /// The failures of an [`Error::Failed`] (empty for other errors).
+    pub fn failures(&self) -> &[NodeFailure] {
+        match self {
+            Error::Failed { failures } => failures,
+            _ => &[],
         }
     }
 

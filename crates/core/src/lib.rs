@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod actions;
 pub mod context;
 pub mod env;
 pub mod error;
@@ -35,6 +36,7 @@ pub mod stack;
 pub mod tags;
 pub mod wait;
 
+pub use actions::ActionNode;
 pub use context::Context;
 pub use env::{Environment, Stage};
 pub use error::{Error, NodeFailure, Result, ok_if_aws_code};

@@ -163,6 +163,11 @@ pub enum Action {
     },
     /// Delete the resource.
     Delete,
+    /// Run an action (see [`crate::actions`]): its trigger changed since its last run.
+    Run {
+        /// The trigger: last run's value and the new one.
+        trigger: FieldDiff,
+    },
     /// Nothing to do.
     #[serde(rename = "no_op")]
     NoOp,
@@ -176,6 +181,7 @@ impl Action {
             Action::Update { .. } => "~",
             Action::Replace { .. } => "-/+",
             Action::Delete => "-",
+            Action::Run { .. } => ">",
             Action::NoOp => " ",
         }
     }
@@ -292,6 +298,9 @@ pub struct Summary {
     pub replace: usize,
     /// Resources to delete.
     pub destroy: usize,
+    /// Actions to run.
+    #[serde(default)]
+    pub run: usize,
     /// Resources unchanged.
     pub unchanged: usize,
 }
@@ -300,9 +309,13 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} to add, {} to change, {} to replace, {} to destroy.",
+            "{} to add, {} to change, {} to replace, {} to destroy",
             self.add, self.change, self.replace, self.destroy
-        )
+        )?;
+        if self.run > 0 {
+            write!(f, ", {} to run", self.run)?;
+        }
+        f.write_str(".")
     }
 }
 
@@ -386,6 +399,7 @@ impl Plan {
                 Action::Update { .. } => s.change += 1,
                 Action::Replace { .. } => s.replace += 1,
                 Action::Delete => s.destroy += 1,
+                Action::Run { .. } => s.run += 1,
                 Action::NoOp => s.unchanged += 1,
             }
         }
@@ -508,6 +522,7 @@ impl fmt::Display for Plan {
                         "will be destroyed (owned by the stack, no longer declared)".to_string()
                     }
                     Action::Delete => "will be destroyed".to_string(),
+                    Action::Run { .. } => "will run (its trigger changed)".to_string(),
                     Action::NoOp => String::new(),
                 };
                 let held = if r.protected { " [holds data]" } else { "" };
@@ -538,6 +553,10 @@ impl fmt::Display for Plan {
                             (sym, d.field.as_str(), val, d.forces_replacement)
                         }),
                     ),
+                    Action::Run { trigger } => {
+                        let (sym, val) = render_diff(trigger);
+                        write_fields(&mut out, std::iter::once((sym, "trigger", val, false)));
+                    }
                     Action::Delete | Action::NoOp => {}
                 }
                 out.push_str("    }\n\n");

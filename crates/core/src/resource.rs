@@ -393,6 +393,11 @@ pub trait Resource: Send + Sync {
     fn read_only(&self) -> bool {
         false
     }
+    /// Whether this node is an action ([`crate::actions`]): set by the adapter
+    /// [`crate::Stack::add_action`] uses, not by resources.
+    fn is_action(&self) -> bool {
+        false
+    }
     /// How a replacement runs. [`ReplaceOrder::CreateBeforeDestroy`] is for kinds that can
     /// create the new resource while the old one exists (no fixed name, or a generated one) and
     /// whose `observe` then reports the newest copy; the engine deletes the old copy, by the

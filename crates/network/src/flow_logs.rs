@@ -665,6 +665,7 @@ impl Resource for FlowLog {
                     .and_then(|e| e.message())
                     .unwrap_or("flow log not created")
                     .into(),
+                request_id: aws_sdk_ec2::operation::RequestId::request_id(&out).map(str::to_string),
             });
         }
         ec2::reobserve(self, ctx, inputs).await

@@ -114,7 +114,7 @@ pub(crate) fn aws<E, R>(
 ) -> Error
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     Error::Core(skyforge_core::Error::aws(what, op, e))
 }

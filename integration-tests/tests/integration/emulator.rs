@@ -142,6 +142,27 @@ async fn an_injected_throttle_is_retried_and_succeeds() {
     let err = no_retry.list_topics().send().await.unwrap_err();
     let e = skyforge_core::Error::aws("sns", "ListTopics", &err);
     assert_eq!(e.aws_code(), Some("Throttling"));
+    assert!(e.is_transient());
+    // The request id of a failed call travels with the error, for AWS support.
+    let sm = t.ctx.client(aws_sdk_secretsmanager::Client::new);
+    let err = sm
+        .describe_secret()
+        .secret_id(format!("{}/no-such-secret", t.app))
+        .send()
+        .await
+        .unwrap_err();
+    let e = skyforge_core::Error::aws("secret.none", "DescribeSecret", &err);
+    assert!(!e.is_transient());
+    match &e {
+        skyforge_core::Error::Aws { request_id, .. } => {
+            let id = request_id.as_deref().expect("a request id");
+            assert!(
+                e.to_string().ends_with(&format!("(request id {id})")),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -193,6 +193,7 @@ fn action_shape(a: &Action) -> String {
         Action::Update { diffs } => format!("update ({})", fields(diffs)),
         Action::Replace { diffs, .. } => format!("replace ({})", fields(diffs)),
         Action::Delete => "delete".into(),
+        Action::Run { .. } => "run".into(),
         Action::NoOp => "no change".into(),
     }
 }
@@ -320,6 +321,7 @@ impl<'a> Run<'a> {
             (Phase::Converge, Action::Create { .. }) => "create".into(),
             (Phase::Converge, Action::Update { .. }) => "update".into(),
             (Phase::Converge, Action::Replace { .. }) => "replace (create new)".into(),
+            (Phase::Converge, Action::Run { .. }) => "run".into(),
             (Phase::Converge, _) => "read".into(),
             (Phase::Ready, _) => "wait until ready".into(),
             (Phase::Retire, _) => "replace (retire old)".into(),
@@ -504,7 +506,7 @@ impl<'a> Run<'a> {
             self.stack.inputs_for(i, &s)
         };
         let result = match &self.planned[i].action {
-            Action::Create { .. } | Action::Replace { .. } => {
+            Action::Create { .. } | Action::Replace { .. } | Action::Run { .. } => {
                 Some(node.create(self.ctx, &inputs, guard).await?)
             }
             Action::Update { diffs } => {

@@ -80,11 +80,7 @@ fn failures_of<T>(
         .into_iter()
         .enumerate()
         .filter_map(|(i, o)| match o {
-            NodeOutcome::Failed(e) => Some(NodeFailure {
-                resource: ids[i].clone(),
-                operation: ops[i].to_string(),
-                message: e.to_string(),
-            }),
+            NodeOutcome::Failed(e) => Some(NodeFailure::new(&ids[i], &ops[i], e)),
             _ => None,
         })
         .collect()
@@ -148,6 +144,11 @@ impl Stack {
             stack: self.id,
             index: self.nodes.len() - 1,
         }
+    }
+
+    /// Add an action (see [`crate::actions`]): it runs when its trigger changes.
+    pub fn add_action(&mut self, a: impl crate::ActionNode + 'static) -> NodeId {
+        self.add_resource(crate::actions::ActionResource(a))
     }
 
     /// Add a component (one or more nodes) and get its typed handle.

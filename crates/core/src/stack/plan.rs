@@ -207,6 +207,11 @@ impl Stack {
             Some(o) => settle_pending(action, o),
             None => (action, Vec::new()),
         };
+        let action = match (node.is_action(), mode) {
+            (false, _) => action,
+            (true, PlanMode::Apply) => crate::actions::as_run(action),
+            (true, PlanMode::Destroy) => Action::NoOp,
+        };
         // Outputs stay known for dependents unless the resource is (re)created.
         let outputs = match (&action, &observed) {
             (Action::NoOp | Action::Update { .. } | Action::Delete, Some(o)) => {

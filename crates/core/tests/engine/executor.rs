@@ -205,6 +205,11 @@ async fn a_failure_stops_new_work_and_lets_in_flight_work_finish() {
                 "{}",
                 failures[0].message
             );
+            // The failure keeps the typed error, also as its `source`.
+            let typed = failures[0].error.as_deref().expect("typed error kept");
+            assert_eq!(typed.aws_code(), Some("LimitExceeded"));
+            let source = std::error::Error::source(&failures[0]).expect("source");
+            assert_eq!(source.to_string(), typed.to_string());
         }
         other => panic!("{other:?}"),
     }

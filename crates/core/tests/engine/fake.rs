@@ -45,6 +45,8 @@ pub struct Cloud {
     pub objects: Mutex<BTreeMap<String, Obj>>,
     pub events: Mutex<Vec<Event>>,
     pub mutations: Mutex<Vec<String>>,
+    /// Where actions record the trigger of their last successful run (a tag, in AWS).
+    pub triggers: Mutex<BTreeMap<String, String>>,
     serial: AtomicU64,
 }
 
@@ -130,6 +132,7 @@ impl Cloud {
                 operation: "DeleteThing".into(),
                 code: "DependencyViolation".into(),
                 message: format!("{physical} is used by {}", users.join(", ")),
+                request_id: None,
             });
         }
         objs.remove(physical);
@@ -334,6 +337,7 @@ impl Resource for Fake {
                         operation: "CreateThing".into(),
                         code: "LimitExceeded".into(),
                         message: "scripted failure".into(),
+                        request_id: None,
                     });
                 }
                 Ok(())

@@ -6,8 +6,11 @@ use skyforge_core::{Environment, Error, Stage};
 fn segment(max: usize) -> impl Strategy<Value = String> {
     proptest::string::string_regex(&format!("[a-z][a-z0-9]{{0,{}}}", max - 1)).unwrap()
 }
+/// Valid logical ids: the pattern reaches 67 characters, the rule allows 64.
 fn logical() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[a-z][a-z0-9]{0,14}(-[a-z0-9]{1,12}){0,4}").unwrap()
+    proptest::string::string_regex("[a-z][a-z0-9]{0,14}(-[a-z0-9]{1,12}){0,4}")
+        .unwrap()
+        .prop_filter("at most 64 characters", |l| l.len() <= 64)
 }
 fn stage() -> impl Strategy<Value = Stage> {
     prop_oneof![

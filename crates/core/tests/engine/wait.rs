@@ -80,6 +80,7 @@ fn aws(code: &str) -> skyforge_core::Error {
         operation: "DescribeNatGateways".into(),
         code: code.into(),
         message: "scripted".into(),
+        request_id: None,
     }
 }
 
