@@ -344,5 +344,15 @@ pub fn ok_if_aws_code(r: Result<()>, codes: &[&str]) -> Result<()> {
     }
 }
 
+/// `Ok(None)` when `r` failed with one of the AWS error `codes` (the thing looked up is gone),
+/// `Ok(Some(v))` on success, the error otherwise.
+pub fn none_if_aws_code<T>(r: Result<T>, codes: &[&str]) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.has_aws_code(codes) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -772,9 +772,9 @@ impl NamedKind {
                 .await
                 .map_err(|e| Error::aws("log_group.*", "ListTagsForResource", &e));
             // Deleted since the listing (by another run): nothing to own.
-            let t = match t {
-                Err(e) if e.has_aws_code(&["ResourceNotFoundException"]) => continue,
-                other => other?,
+            let Some(t) = skyforge_core::none_if_aws_code(t, &["ResourceNotFoundException"])?
+            else {
+                continue;
             };
             let t: Tags = t
                 .tags()
@@ -809,9 +809,8 @@ impl NamedKind {
                 .send()
                 .await
                 .map_err(|e| Error::aws("iam_role.*", "ListRoleTags", &e));
-            let t = match t {
-                Err(e) if e.has_aws_code(&["NoSuchEntity"]) => continue,
-                other => other?,
+            let Some(t) = skyforge_core::none_if_aws_code(t, &["NoSuchEntity"])? else {
+                continue;
             };
             let t: Tags = t
                 .tags()

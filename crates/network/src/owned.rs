@@ -13,6 +13,7 @@ use aws_sdk_ec2::types::Tag;
 use skyforge_core::tags;
 use skyforge_core::{
     Context, Error, Guard, Input, Observed, Owned, OwnedKind, Resource, ResourceId, Result, Stack,
+    none_if_aws_code,
 };
 
 use crate::cidr::Cidr;
@@ -457,16 +458,10 @@ async fn delete_igw(ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
         .describe_internet_gateways()
         .internet_gateway_ids(&owned.physical_id)
         .send()
-        .await;
-    let out = match out {
-        Err(e) => {
-            let e = Error::aws(&rid, "DescribeInternetGateways", &e);
-            if e.has_aws_code(&["InvalidInternetGatewayID.NotFound"]) {
-                return Ok(());
-            }
-            return Err(e);
-        }
-        Ok(o) => o,
+        .await
+        .map_err(|e| Error::aws(&rid, "DescribeInternetGateways", &e));
+    let Some(out) = none_if_aws_code(out, &["InvalidInternetGatewayID.NotFound"])? else {
+        return Ok(());
     };
     for g in out.internet_gateways() {
         for a in g.attachments() {
@@ -495,16 +490,10 @@ async fn delete_table(ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()>
         .describe_route_tables()
         .route_table_ids(&owned.physical_id)
         .send()
-        .await;
-    let out = match out {
-        Err(e) => {
-            let e = Error::aws(&rid, "DescribeRouteTables", &e);
-            if e.has_aws_code(&["InvalidRouteTableID.NotFound"]) {
-                return Ok(());
-            }
-            return Err(e);
-        }
-        Ok(o) => o,
+        .await
+        .map_err(|e| Error::aws(&rid, "DescribeRouteTables", &e));
+    let Some(out) = none_if_aws_code(out, &["InvalidRouteTableID.NotFound"])? else {
+        return Ok(());
     };
     let associations: Vec<String> = out
         .route_tables()

@@ -75,9 +75,9 @@ impl OwnedKind for RepositoriesKind {
                 .await
                 .map_err(|e| Error::aws("ecr_repository.*", "ListTagsForResource", &e));
             // Deleted since the listing (by another run): nothing to own.
-            let t = match t {
-                Err(e) if e.has_aws_code(&["RepositoryNotFoundException"]) => continue,
-                other => other?,
+            let Some(t) = skyforge_core::none_if_aws_code(t, &["RepositoryNotFoundException"])?
+            else {
+                continue;
             };
             let t: Tags = t
                 .tags()

@@ -118,9 +118,10 @@ impl OwnedKind for ParametersKind {
                 .await
                 .map_err(|e| Error::aws("ssm_parameter.*", "ListTagsForResource", &e));
             // Deleted since the listing (by another run): nothing to own.
-            let t = match t {
-                Err(e) if e.has_aws_code(&["InvalidResourceId", "ParameterNotFound"]) => continue,
-                other => other?,
+            let Some(t) =
+                skyforge_core::none_if_aws_code(t, &["InvalidResourceId", "ParameterNotFound"])?
+            else {
+                continue;
             };
             let t: Tags = t
                 .tag_list()
