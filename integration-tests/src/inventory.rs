@@ -191,9 +191,21 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .buckets()
     {
         let name = b.name().unwrap_or_default();
-        if let Ok(tg) = s3.get_bucket_tagging().bucket(name).send().await
-            && has(tg.tag_set().iter().map(|x| (x.key(), x.value())), &stack)
-        {
+        // A bucket without tags answers NoSuchTagSet, one deleted since the listing NoSuchBucket;
+        // any other error fails the helper instead of hiding a leftover.
+        let tagging = s3.get_bucket_tagging().bucket(name).send().await;
+        let tags = match tagging {
+            Ok(tg) => tg.tag_set().to_vec(),
+            Err(e) => {
+                let e = Error::aws(name, "GetBucketTagging", &e);
+                assert!(
+                    e.has_aws_code(&["NoSuchTagSet", "NoSuchBucket"]),
+                    "s3 tags of {name}: {e}"
+                );
+                Vec::new()
+            }
+        };
+        if has(tags.iter().map(|x| (x.key(), x.value())), &stack) {
             out.push(format!("s3:bucket {name}"));
         }
     }
