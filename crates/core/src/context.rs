@@ -27,8 +27,12 @@ struct Inner {
     endpoint_overridden: bool,
     /// Wait deadlines set by the user, by kind (`nat_gateway`) or resource (`nat_gateway.main-nat-1`).
     deadlines: std::collections::BTreeMap<String, std::time::Duration>,
-    clients: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    clients: Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>>,
+    /// Listings made once per plan ([`Context::memo`]); `None` outside a plan.
+    memo: Option<Mutex<HashMap<String, Arc<Memo>>>>,
 }
+
+type Memo = tokio::sync::OnceCell<Arc<dyn Any + Send + Sync>>;
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,7 +108,8 @@ impl Context {
                 sdk,
                 endpoint_overridden,
                 deadlines: Default::default(),
-                clients: Mutex::new(HashMap::new()),
+                clients: Arc::default(),
+                memo: None,
             }),
         }
     }
@@ -136,15 +141,61 @@ impl Context {
     pub fn with_deadline(&self, target: impl Into<String>, deadline: std::time::Duration) -> Self {
         let mut deadlines = self.inner.deadlines.clone();
         deadlines.insert(target.into(), deadline);
+        self.derive(deadlines, None)
+    }
+
+    fn derive(
+        &self,
+        deadlines: std::collections::BTreeMap<String, std::time::Duration>,
+        memo: Option<Mutex<HashMap<String, Arc<Memo>>>>,
+    ) -> Self {
         Context {
             inner: Arc::new(Inner {
                 env: self.inner.env.clone(),
                 sdk: self.inner.sdk.clone(),
                 endpoint_overridden: self.inner.endpoint_overridden,
                 deadlines,
-                clients: Mutex::new(HashMap::new()),
+                clients: self.inner.clients.clone(),
+                memo,
             }),
         }
+    }
+
+    /// This context for one plan: a listing made through [`Context::memo`] is made once and
+    /// shared by every node and orphan lister of the plan. Apply uses the plain context, so what
+    /// it observes after a change is fresh.
+    pub(crate) fn for_plan(&self) -> Self {
+        self.derive(self.inner.deadlines.clone(), Some(Mutex::default()))
+    }
+
+    /// The value of `fetch` (a listing: every subnet carrying the stack's tags), made once per
+    /// plan under `key` and shared; outside a plan, made on every call. Observation batched per
+    /// kind: one call for all the stack's subnets rather than one per subnet.
+    pub async fn memo<T, F, Fut>(&self, key: &str, fetch: F) -> Result<Arc<T>>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let Some(memo) = &self.inner.memo else {
+            return Ok(Arc::new(fetch().await?));
+        };
+        let cell = {
+            let mut m = memo
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            m.entry(key.to_string()).or_default().clone()
+        };
+        let v = cell
+            .get_or_try_init(|| async {
+                fetch()
+                    .await
+                    .map(|t| Arc::new(t) as Arc<dyn Any + Send + Sync>)
+            })
+            .await?;
+        v.clone()
+            .downcast::<T>()
+            .map_err(|_| Error::Config(format!("memo {key} holds a value of another type")))
     }
 
     /// How long a wait on `resource` may take: the resource's own deadline, else its kind's

@@ -43,15 +43,6 @@ pub(crate) fn tag_spec(rt: ResourceType, env: &Environment, logical: &str) -> Ta
         .build()
 }
 
-/// Filters selecting the resource with this stack's ownership tags and logical id.
-pub(crate) fn owner_filters(env: &Environment, logical: &str) -> Vec<Filter> {
-    let f = |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
-    vec![
-        f(tags::STACK, &tags::stack_name(env)),
-        f(tags::LOGICAL_ID, logical),
-    ]
-}
-
 pub(crate) fn filter(name: &str, value: impl Into<String>) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
@@ -237,4 +228,146 @@ pub(crate) async fn update_tags(
 /// The nodes behind the inputs that are references.
 pub(crate) fn deps(inputs: &[&Input<String>]) -> Vec<NodeId> {
     inputs.iter().filter_map(|i| i.dependency()).collect()
+}
+
+/// The filter selecting everything carrying this stack's tag.
+pub(crate) fn stack_filter(env: &Environment) -> Filter {
+    filter(&format!("tag:{}", tags::STACK), tags::stack_name(env))
+}
+
+/// The resources of `all` whose logical-id tag is `logical`.
+pub(crate) fn with_logical<T: Clone>(
+    all: &[T],
+    logical: &str,
+    tags_of: impl Fn(&T) -> &[Tag],
+) -> Vec<T> {
+    all.iter()
+        .filter(|x| {
+            tags_of(x)
+                .iter()
+                .any(|t| t.key() == Some(tags::LOGICAL_ID) && t.value() == Some(logical))
+        })
+        .cloned()
+        .collect()
+}
+
+/// One listing per kind of everything carrying the stack's tag (every page), made once per plan
+/// ([`Context::memo`]) and shared by the kind's nodes and its orphan lister.
+macro_rules! stack_listing {
+    ($name:ident, $ty:ty, $call:ident, $filters:ident, $op:literal) => {
+        pub(crate) async fn $name(ctx: &Context) -> Result<std::sync::Arc<Vec<$ty>>> {
+            let c = client(ctx);
+            let f = stack_filter(ctx.env());
+            ctx.memo(concat!("ec2:", $op), || async move {
+                c.$call()
+                    .$filters(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| Error::aws("ec2", $op, &e))
+            })
+            .await
+        }
+    };
+}
+
+use aws_sdk_ec2::types as t;
+stack_listing!(stack_vpcs, t::Vpc, describe_vpcs, filters, "DescribeVpcs");
+stack_listing!(
+    stack_subnets,
+    t::Subnet,
+    describe_subnets,
+    filters,
+    "DescribeSubnets"
+);
+stack_listing!(
+    stack_gateways,
+    t::InternetGateway,
+    describe_internet_gateways,
+    filters,
+    "DescribeInternetGateways"
+);
+stack_listing!(
+    stack_nats,
+    t::NatGateway,
+    describe_nat_gateways,
+    filter,
+    "DescribeNatGateways"
+);
+stack_listing!(
+    stack_groups,
+    t::SecurityGroup,
+    describe_security_groups,
+    filters,
+    "DescribeSecurityGroups"
+);
+stack_listing!(
+    stack_tables,
+    t::RouteTable,
+    describe_route_tables,
+    filters,
+    "DescribeRouteTables"
+);
+stack_listing!(
+    stack_endpoints,
+    t::VpcEndpoint,
+    describe_vpc_endpoints,
+    filters,
+    "DescribeVpcEndpoints"
+);
+stack_listing!(
+    stack_flow_logs,
+    t::FlowLog,
+    describe_flow_logs,
+    filter,
+    "DescribeFlowLogs"
+);
+
+/// The stack's Elastic IPs (`DescribeAddresses` does not page), once per plan.
+pub(crate) async fn stack_addresses(ctx: &Context) -> Result<std::sync::Arc<Vec<t::Address>>> {
+    let c = client(ctx);
+    let f = stack_filter(ctx.env());
+    ctx.memo("ec2:DescribeAddresses", || async move {
+        c.describe_addresses()
+            .filters(f)
+            .send()
+            .await
+            .map(|o| o.addresses().to_vec())
+            .map_err(|e| Error::aws("ec2", "DescribeAddresses", &e))
+    })
+    .await
+}
+
+/// Every rule of the stack's security groups (tagged or not: a rule added by hand is drift of
+/// its group), once per plan.
+pub(crate) async fn stack_rules(
+    ctx: &Context,
+) -> Result<std::sync::Arc<Vec<t::SecurityGroupRule>>> {
+    let groups = stack_groups(ctx).await?;
+    let ids: Vec<String> = groups
+        .iter()
+        .filter_map(|g| g.group_id().map(str::to_string))
+        .collect();
+    let c = client(ctx);
+    ctx.memo("ec2:DescribeSecurityGroupRules", || async move {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        c.describe_security_group_rules()
+            .filters(
+                Filter::builder()
+                    .name("group-id")
+                    .set_values(Some(ids))
+                    .build(),
+            )
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("ec2", "DescribeSecurityGroupRules", &e))
+    })
+    .await
 }

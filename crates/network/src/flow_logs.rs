@@ -586,13 +586,9 @@ impl Resource for FlowLog {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let out = ec2::client(ctx)
-            .describe_flow_logs()
-            .set_filter(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeFlowLogs", &e))?;
-        let Some(fl) = ec2::single(&self.id(), out.flow_logs().to_vec(), |f| {
+        let all = ec2::stack_flow_logs(ctx).await?;
+        let mine = ec2::with_logical(&all, &self.logical, |f| f.tags());
+        let Some(fl) = ec2::single(&self.id(), mine, |f| {
             f.flow_log_id().unwrap_or("").to_string()
         })?
         else {

@@ -35,13 +35,9 @@ impl Resource for InternetGateway {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let out = ec2::client(ctx)
-            .describe_internet_gateways()
-            .set_filters(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeInternetGateways", &e))?;
-        let Some(g) = ec2::single(&self.id(), out.internet_gateways().to_vec(), |g| {
+        let all = ec2::stack_gateways(ctx).await?;
+        let mine = ec2::with_logical(&all, &self.logical, |g| g.tags());
+        let Some(g) = ec2::single(&self.id(), mine, |g| {
             g.internet_gateway_id().unwrap_or("").to_string()
         })?
         else {
@@ -147,19 +143,11 @@ impl Resource for GatewayAttachment {
         else {
             return Ok(None);
         };
-        let out = ec2::client(ctx)
-            .describe_internet_gateways()
-            .internet_gateway_ids(&igw)
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeInternetGateways", &e));
-        let out = match out {
-            Err(e) if e.has_aws_code(&["InvalidInternetGatewayID.NotFound"]) => return Ok(None),
-            other => other?,
-        };
-        let attached = out
-            .internet_gateways()
+        // The stack's gateways, listed once per plan.
+        let gateways = ec2::stack_gateways(ctx).await?;
+        let attached = gateways
             .iter()
+            .filter(|g| g.internet_gateway_id() == Some(igw.as_str()))
             .flat_map(|g| g.attachments())
             .any(|a| {
                 a.vpc_id() == Some(vpc.as_str())
@@ -258,13 +246,9 @@ impl Resource for ElasticIp {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let out = ec2::client(ctx)
-            .describe_addresses()
-            .set_filters(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeAddresses", &e))?;
-        let Some(a) = ec2::single(&self.id(), out.addresses().to_vec(), |a| {
+        let all = ec2::stack_addresses(ctx).await?;
+        let mine = ec2::with_logical(&all, &self.logical, |a| a.tags());
+        let Some(a) = ec2::single(&self.id(), mine, |a| {
             a.allocation_id().unwrap_or("").to_string()
         })?
         else {
@@ -459,21 +443,15 @@ impl Resource for NatGateway {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let mut filters = ec2::owner_filters(ctx.env(), &self.logical);
-        filters.push(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("state")
-                .values("pending")
-                .values("available")
-                .build(),
-        );
-        let out = ec2::client(ctx)
-            .describe_nat_gateways()
-            .set_filter(Some(filters))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeNatGateways", &e))?;
-        Ok(ec2::single(&self.id(), out.nat_gateways().to_vec(), |n| {
+        let all = ec2::stack_nats(ctx).await?;
+        let mut mine = ec2::with_logical(&all, &self.logical, |n| n.tags());
+        mine.retain(|n| {
+            matches!(
+                n.state(),
+                Some(NatGatewayState::Pending | NatGatewayState::Available)
+            )
+        });
+        Ok(ec2::single(&self.id(), mine, |n| {
             n.nat_gateway_id().unwrap_or("").to_string()
         })?
         .map(|n| self.observed_of(ctx.env(), &n)))

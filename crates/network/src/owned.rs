@@ -70,10 +70,6 @@ fn owned_logical(ctx: &Context, t: &[Tag]) -> Option<String> {
     t.get(tags::LOGICAL_ID).cloned()
 }
 
-fn stack_filter(ctx: &Context) -> aws_sdk_ec2::types::Filter {
-    ec2::filter(&format!("tag:{}", tags::STACK), tags::stack_name(ctx.env()))
-}
-
 /// A node standing for an orphan, for its `delete`: only its identity is used.
 fn observed(physical_id: &str) -> Observed {
     Observed {
@@ -91,85 +87,80 @@ impl Ec2Kind {
         ResourceId::new(self.0, owned.logical_id.clone())
     }
 
+    /// The kind's resources carrying the stack's tags: the plan's shared listing of the kind
+    /// ([`ec2::stack_subnets`] and its siblings), which its nodes' observation reads too.
     async fn list_tagged(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let c = ec2::client(ctx);
-        let f = stack_filter(ctx);
-        let any = format!("{}.*", self.0);
-        // One paginated describe per kind; `$keep` drops gateways and endpoints on their way out.
-        macro_rules! tagged {
-            ($req:expr, $op:literal, $id:ident) => {
-                tagged!($req, $op, $id, |_| true)
-            };
-            ($req:expr, $op:literal, $id:ident, $keep:expr) => {
-                $req.into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| Error::aws(&any, $op, &e))?
-                    .iter()
-                    .filter($keep)
-                    .map(|v| {
-                        (
-                            owned_logical(ctx, v.tags()),
-                            v.$id().unwrap_or("").to_string(),
-                        )
-                    })
-                    .collect()
-            };
+        fn pairs<T>(
+            ctx: &Context,
+            all: &[T],
+            tags: impl Fn(&T) -> &[Tag],
+            id: impl Fn(&T) -> Option<&str>,
+        ) -> Vec<(Option<String>, String)> {
+            all.iter()
+                .map(|v| (owned_logical(ctx, tags(v)), id(v).unwrap_or("").to_string()))
+                .collect()
         }
         use aws_sdk_ec2::types::{NatGatewayState as N, State as E};
         let pairs: Vec<(Option<String>, String)> = match self.0 {
-            KIND_VPC => tagged!(c.describe_vpcs().filters(f), "DescribeVpcs", vpc_id),
-            KIND_SUBNET => tagged!(
-                c.describe_subnets().filters(f),
-                "DescribeSubnets",
-                subnet_id
+            KIND_VPC => pairs(
+                ctx,
+                &ec2::stack_vpcs(ctx).await?,
+                |v| v.tags(),
+                |v| v.vpc_id(),
             ),
-            KIND_IGW => tagged!(
-                c.describe_internet_gateways().filters(f),
-                "DescribeInternetGateways",
-                internet_gateway_id
+            KIND_SUBNET => pairs(
+                ctx,
+                &ec2::stack_subnets(ctx).await?,
+                |v| v.tags(),
+                |v| v.subnet_id(),
             ),
-            KIND_EIP => c
-                .describe_addresses()
-                .filters(f)
-                .send()
-                .await
-                .map_err(|e| Error::aws(&any, "DescribeAddresses", &e))?
-                .addresses()
-                .iter()
-                .map(|v| {
-                    let id = v.allocation_id().unwrap_or("").to_string();
-                    (owned_logical(ctx, v.tags()), id)
-                })
-                .collect(),
-            KIND_NAT => tagged!(
-                c.describe_nat_gateways().filter(f),
-                "DescribeNatGateways",
-                nat_gateway_id,
-                |v| !matches!(v.state(), Some(N::Deleted | N::Deleting))
+            KIND_IGW => pairs(
+                ctx,
+                &ec2::stack_gateways(ctx).await?,
+                |v| v.tags(),
+                |v| v.internet_gateway_id(),
             ),
-            KIND_TABLE => tagged!(
-                c.describe_route_tables().filters(f),
-                "DescribeRouteTables",
-                route_table_id
+            KIND_EIP => pairs(
+                ctx,
+                &ec2::stack_addresses(ctx).await?,
+                |v| v.tags(),
+                |v| v.allocation_id(),
             ),
-            KIND_ENDPOINT => tagged!(
-                c.describe_vpc_endpoints().filters(f),
-                "DescribeVpcEndpoints",
-                vpc_endpoint_id,
-                |v| !matches!(v.state(), Some(E::Deleted | E::Deleting))
+            KIND_NAT => {
+                let all = ec2::stack_nats(ctx).await?;
+                let live: Vec<_> = all
+                    .iter()
+                    .filter(|v| !matches!(v.state(), Some(N::Deleted | N::Deleting)))
+                    .cloned()
+                    .collect();
+                pairs(ctx, &live, |v| v.tags(), |v| v.nat_gateway_id())
+            }
+            KIND_TABLE => pairs(
+                ctx,
+                &ec2::stack_tables(ctx).await?,
+                |v| v.tags(),
+                |v| v.route_table_id(),
             ),
-            KIND_GROUP => tagged!(
-                c.describe_security_groups().filters(f),
-                "DescribeSecurityGroups",
-                group_id
+            KIND_ENDPOINT => {
+                let all = ec2::stack_endpoints(ctx).await?;
+                let live: Vec<_> = all
+                    .iter()
+                    .filter(|v| !matches!(v.state(), Some(E::Deleted | E::Deleting)))
+                    .cloned()
+                    .collect();
+                pairs(ctx, &live, |v| v.tags(), |v| v.vpc_endpoint_id())
+            }
+            KIND_GROUP => pairs(
+                ctx,
+                &ec2::stack_groups(ctx).await?,
+                |v| v.tags(),
+                |v| v.group_id(),
             ),
-            KIND_FLOW_LOG => tagged!(
-                c.describe_flow_logs().filter(f),
-                "DescribeFlowLogs",
-                flow_log_id
+            KIND_FLOW_LOG => pairs(
+                ctx,
+                &ec2::stack_flow_logs(ctx).await?,
+                |v| v.tags(),
+                |v| v.flow_log_id(),
             ),
             _ => Vec::new(),
         };
@@ -183,25 +174,7 @@ impl Ec2Kind {
     /// Rules carrying the stack's tags, in the stack's groups. Physical id `group:rule`, as the
     /// rule node reports it; the direction is kept for the revoke call.
     async fn list_rules(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let groups = Ec2Kind(KIND_GROUP).list_tagged(ctx).await?;
-        if groups.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = groups.into_iter().map(|g| g.physical_id).collect();
-        let rules = ec2::client(ctx)
-            .describe_security_group_rules()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("group-id")
-                    .set_values(Some(ids))
-                    .build(),
-            )
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("security_group_rule.*", "DescribeSecurityGroupRules", &e))?;
+        let rules = ec2::stack_rules(ctx).await?;
         Ok(rules
             .iter()
             .filter_map(|r| {
@@ -226,16 +199,7 @@ impl Ec2Kind {
     /// Routes to a gateway or NAT gateway in the stack's tables (physical id `table_dest`), or
     /// the subnet associations of the stack's tables with the stack's subnets.
     async fn list_in_tables(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let c = ec2::client(ctx);
-        let tables = c
-            .describe_route_tables()
-            .filters(stack_filter(ctx))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws(format!("{}.*", self.0), "DescribeRouteTables", &e))?;
+        let tables = ec2::stack_tables(ctx).await?;
         let subnets: std::collections::BTreeMap<String, String> = if self.0 == KIND_ASSOC {
             Ec2Kind(KIND_SUBNET)
                 .list_tagged(ctx)
@@ -247,7 +211,7 @@ impl Ec2Kind {
             Default::default()
         };
         let mut found = Vec::new();
-        for t in &tables {
+        for t in tables.iter() {
             let Some(table_logical) = owned_logical(ctx, t.tags()) else {
                 continue;
             };
@@ -286,21 +250,7 @@ impl Ec2Kind {
 
     /// The attachments of the stack's internet gateways (physical id `igw:vpc`).
     async fn list_attachments(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let gws = ec2::client(ctx)
-            .describe_internet_gateways()
-            .filters(stack_filter(ctx))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| {
-                Error::aws(
-                    "internet_gateway_attachment.*",
-                    "DescribeInternetGateways",
-                    &e,
-                )
-            })?;
+        let gws = ec2::stack_gateways(ctx).await?;
         Ok(gws
             .iter()
             .filter_map(|g| Some((owned_logical(ctx, g.tags())?, g)))

@@ -60,13 +60,9 @@ impl Resource for RouteTable {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let out = ec2::client(ctx)
-            .describe_route_tables()
-            .set_filters(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeRouteTables", &e))?;
-        let Some(t) = ec2::single(&self.id(), out.route_tables().to_vec(), |t| {
+        let all = ec2::stack_tables(ctx).await?;
+        let mine = ec2::with_logical(&all, &self.logical, |t| t.tags());
+        let Some(t) = ec2::single(&self.id(), mine, |t| {
             t.route_table_id().unwrap_or("").to_string()
         })?
         else {
@@ -231,8 +227,12 @@ impl Resource for Route {
         let Some(table) = self.table_id.resolve(inputs) else {
             return Ok(None);
         };
-        let ec2 = ec2::client(ctx);
-        let Some(t) = describe_table(&ec2, &self.id(), &table).await? else {
+        // The stack's tables, listed once per plan.
+        let tables = ec2::stack_tables(ctx).await?;
+        let Some(t) = tables
+            .iter()
+            .find(|t| t.route_table_id() == Some(table.as_str()))
+        else {
             return Ok(None);
         };
         let dest = self.destination.to_string();
@@ -369,13 +369,29 @@ impl Resource for Association {
         let Some(subnet) = self.subnet_id.resolve(inputs) else {
             return Ok(None);
         };
-        let out = ec2::client(ctx)
-            .describe_route_tables()
-            .filters(ec2::filter("association.subnet-id", &subnet))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeRouteTables", &e))?;
-        let found = out.route_tables().iter().find_map(|t| {
+        // The stack's tables first (listed once per plan); a subnet associated with a table the
+        // stack does not own (drift) is looked up by its own call.
+        let find = |tables: &[aws_sdk_ec2::types::RouteTable]| {
+            tables.iter().any(|t| {
+                t.associations()
+                    .iter()
+                    .any(|a| a.subnet_id() == Some(subnet.as_str()))
+            })
+        };
+        let stack_tables = ec2::stack_tables(ctx).await?;
+        let tables: Vec<aws_sdk_ec2::types::RouteTable> = if find(&stack_tables) {
+            stack_tables.to_vec()
+        } else {
+            ec2::client(ctx)
+                .describe_route_tables()
+                .filters(ec2::filter("association.subnet-id", &subnet))
+                .send()
+                .await
+                .map_err(|e| Error::aws(self.id(), "DescribeRouteTables", &e))?
+                .route_tables()
+                .to_vec()
+        };
+        let found = tables.iter().find_map(|t| {
             t.associations()
                 .iter()
                 .find(|a| a.subnet_id() == Some(subnet.as_str()))
@@ -510,14 +526,8 @@ impl Resource for S3Endpoint {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let out = ec2::client(ctx)
-            .describe_vpc_endpoints()
-            .set_filters(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeVpcEndpoints", &e))?;
-        let live: Vec<_> = out
-            .vpc_endpoints()
+        let all = ec2::stack_endpoints(ctx).await?;
+        let live: Vec<_> = ec2::with_logical(&all, &self.logical, |e| e.tags())
             .iter()
             .filter(|e| {
                 !e.state().is_some_and(|s| {

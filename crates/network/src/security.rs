@@ -645,18 +645,13 @@ impl GroupNode {
         ))
     }
 
+    /// Every rule of the group (from one listing of all the stack's groups' rules).
     async fn rules(
         &self,
-        ec2: &aws_sdk_ec2::Client,
+        ctx: &Context,
         group_id: &str,
     ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroupRule>> {
-        let out = ec2
-            .describe_security_group_rules()
-            .filters(ec2::filter("group-id", group_id))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroupRules", &e))?;
-        Ok(out.security_group_rules().to_vec())
+        Ok(rules_of_group(&ec2::stack_rules(ctx).await?, group_id))
     }
 
     async fn authorize_default_egress(
@@ -724,7 +719,7 @@ impl GroupNode {
     /// restore the default egress if it should be there and is not.
     async fn converge_rules(&self, ctx: &Context, guard: &Guard, group_id: &str) -> Result<()> {
         let ec2 = ec2::client(ctx);
-        let rules = self.rules(&ec2, group_id).await?;
+        let rules = self.rules(ctx, group_id).await?;
         let (mut ingress, mut egress) = (Vec::new(), Vec::new());
         let mut has_default = false;
         for r in &rules {
@@ -798,14 +793,8 @@ impl Resource for GroupNode {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let ec2 = ec2::client(ctx);
-        let out = ec2
-            .describe_security_groups()
-            .set_filters(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroups", &e))?;
-        let mut found = out.security_groups().to_vec();
+        let all = ec2::stack_groups(ctx).await?;
+        let mut found = ec2::with_logical(&all, &self.logical, |g| g.tags());
         if found.len() > 1 {
             // A replacement was created beside the old group: the current one has the name
             // derived from the spec's description.
@@ -819,7 +808,7 @@ impl Resource for GroupNode {
             return Ok(None);
         };
         let id = g.group_id().unwrap_or_default().to_string();
-        let rules = self.rules(&ec2, &id).await?;
+        let rules = self.rules(ctx, &id).await?;
         let mut has_default = false;
         let mut unmanaged = Vec::new();
         for r in &rules {
@@ -1065,18 +1054,8 @@ impl Resource for RuleNode {
         let Some(group) = self.group_id.resolve(inputs) else {
             return Ok(None);
         };
-        let out = ec2::client(ctx)
-            .describe_security_group_rules()
-            .filters(ec2::filter("group-id", &group))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroupRules", &e));
-        let out = match out {
-            Err(e) if e.has_aws_code(&["InvalidGroup.NotFound"]) => return Ok(None),
-            other => other?,
-        };
-        let mut mine: Vec<_> = out
-            .security_group_rules()
+        let in_group = rules_of_group(&ec2::stack_rules(ctx).await?, &group);
+        let mut mine: Vec<_> = in_group
             .iter()
             .filter(|r| {
                 let t = ec2::from_ec2(r.tags());
@@ -1341,4 +1320,15 @@ fn observed_peer(r: &aws_sdk_ec2::types::SecurityGroupRule) -> String {
                 .unwrap_or("?")
         )
     }
+}
+
+/// The rules of `group_id` among `all`.
+fn rules_of_group(
+    all: &[aws_sdk_ec2::types::SecurityGroupRule],
+    group_id: &str,
+) -> Vec<aws_sdk_ec2::types::SecurityGroupRule> {
+    all.iter()
+        .filter(|r| r.group_id() == Some(group_id))
+        .cloned()
+        .collect()
 }

@@ -56,14 +56,9 @@ impl Resource for Subnet {
     }
 
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let ec2 = ec2::client(ctx);
-        let out = ec2
-            .describe_subnets()
-            .set_filters(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeSubnets", &e))?;
-        let Some(s) = ec2::single(&self.id(), out.subnets().to_vec(), |s| {
+        let all = ec2::stack_subnets(ctx).await?;
+        let mine = ec2::with_logical(&all, &self.logical, |s| s.tags());
+        let Some(s) = ec2::single(&self.id(), mine, |s| {
             s.subnet_id().unwrap_or("").to_string()
         })?
         else {

@@ -264,15 +264,9 @@ impl Resource for Vpc {
 
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
         let ec2 = ec2::client(ctx);
-        let out = ec2
-            .describe_vpcs()
-            .set_filters(Some(ec2::owner_filters(ctx.env(), &self.logical)))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeVpcs", &e))?;
-        let Some(vpc) = ec2::single(&self.id(), out.vpcs().to_vec(), |v| {
-            v.vpc_id().unwrap_or("").to_string()
-        })?
+        let all = ec2::stack_vpcs(ctx).await?;
+        let mine = ec2::with_logical(&all, &self.logical, |v| v.tags());
+        let Some(vpc) = ec2::single(&self.id(), mine, |v| v.vpc_id().unwrap_or("").to_string())?
         else {
             return Ok(None);
         };

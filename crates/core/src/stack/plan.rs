@@ -78,6 +78,8 @@ impl Stack {
     ) -> Result<Plan> {
         self.validate()?;
         self.check_context(ctx)?;
+        // Listings are made once per plan and shared by every node and lister.
+        let ctx = &ctx.for_plan();
         let ids = self.ids();
         let deps = self.deps();
         let (actions, mut observed) = self.observe_all(ctx, mode).await?;
