@@ -17,13 +17,17 @@ fn listed_item<T, E, R>(
     what: &str,
 ) -> Option<T>
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match r {
         Ok(v) => Some(v),
         Err(e) => {
-            let e = Error::aws(what, "inventory", &e);
+            let e = Error::aws(what, "inventory", e);
             let code = e.aws_code().unwrap_or_default();
             // SSM answers `InvalidResourceId` for the tags of a parameter deleted since the
             // listing (by a test running in parallel).
@@ -47,42 +51,42 @@ async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
             .send()
             .await
             .map(|o| !o.vpcs().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "subnet" => ec2
             .describe_subnets()
             .subnet_ids(id)
             .send()
             .await
             .map(|o| !o.subnets().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "sg" => ec2
             .describe_security_groups()
             .group_ids(id)
             .send()
             .await
             .map(|o| !o.security_groups().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "igw" => ec2
             .describe_internet_gateways()
             .internet_gateway_ids(id)
             .send()
             .await
             .map(|o| !o.internet_gateways().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "rtb" => ec2
             .describe_route_tables()
             .route_table_ids(id)
             .send()
             .await
             .map(|o| !o.route_tables().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "eipalloc" => ec2
             .describe_addresses()
             .allocation_ids(id)
             .send()
             .await
             .map(|o| !o.addresses().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "vpce" => ec2
             .describe_vpc_endpoints()
             .vpc_endpoint_ids(id)
@@ -98,21 +102,21 @@ async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
                     })
                 })
             })
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "fl" => ec2
             .describe_flow_logs()
             .flow_log_ids(id)
             .send()
             .await
             .map(|o| !o.flow_logs().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         "sgr" => ec2
             .describe_security_group_rules()
             .security_group_rule_ids(id)
             .send()
             .await
             .map(|o| !o.security_group_rules().is_empty())
-            .map_err(|e| Error::aws(id, "Describe", &e)),
+            .map_err(|e| Error::aws(id, "Describe", e)),
         _ => return true,
     };
     // A NotFound error means it is gone; any other error is a failure of the helper.
@@ -197,7 +201,7 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         let tags = match tagging {
             Ok(tg) => tg.tag_set().to_vec(),
             Err(e) => {
-                let e = Error::aws(name, "GetBucketTagging", &e);
+                let e = Error::aws(name, "GetBucketTagging", e);
                 assert!(
                     e.has_aws_code(&["NoSuchTagSet", "NoSuchBucket"]),
                     "s3 tags of {name}: {e}"

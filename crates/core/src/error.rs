@@ -57,6 +57,33 @@ impl fmt::Display for NodeFailure {
     }
 }
 
+/// Where an AWS error came from: the request id AWS gave the call (what AWS support asks for)
+/// and the SDK's error itself, for its full context (it is this value's `source`).
+#[derive(Debug, Clone, Default)]
+pub struct AwsOrigin {
+    /// The request id, when the response had one.
+    pub request_id: Option<String>,
+    /// The SDK error, when the error came from the SDK.
+    pub sdk_error: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl fmt::Display for AwsOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.sdk_error {
+            Some(e) => write!(f, "{e}"),
+            None => f.write_str("no SDK error"),
+        }
+    }
+}
+
+impl std::error::Error for AwsOrigin {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.sdk_error
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 fn request_id_suffix(id: &Option<String>) -> String {
     id.as_deref()
         .map(|r| format!(" (request id {r})"))
@@ -99,7 +126,7 @@ pub enum Error {
         rule: String,
     },
     /// An AWS API call failed.
-    #[error("{resource}: {operation} failed: {code}: {message}{}", request_id_suffix(.request_id))]
+    #[error("{resource}: {operation} failed: {code}: {message}{}", request_id_suffix(&.origin.request_id))]
     Aws {
         /// The resource the call was made for.
         resource: String,
@@ -109,8 +136,9 @@ pub enum Error {
         code: String,
         /// The AWS error message.
         message: String,
-        /// The request id AWS gave the failed call (what AWS support asks for), when it had one.
-        request_id: Option<String>,
+        /// The request id and the SDK's error itself (boxed: errors stay small to return).
+        #[source]
+        origin: Box<AwsOrigin>,
     },
     /// The resource graph has a cycle; `path` starts and ends at the same resource.
     #[error("dependency cycle: {}", render_cycle(.path))]
@@ -211,6 +239,10 @@ pub enum Error {
         /// Each field still differing, with its observed and desired value.
         fields: Vec<String>,
     },
+    /// An area crate's own error (`skyforge_network::Error`, `skyforge_secrets::Error`, ...),
+    /// kept with its type: [`Error::area_error`] gives it back.
+    #[error(transparent)]
+    Area(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// Loading the AWS configuration failed.
     #[error("configuration: {0}")]
     Config(String),
@@ -238,22 +270,27 @@ impl Error {
         }
     }
 
-    /// Wrap an AWS SDK error with the resource and operation it failed for.
+    /// Wrap an AWS SDK error with the resource and operation it failed for, keeping the SDK
+    /// error itself as the source.
     ///
     /// The code and message come from the SDK's error metadata; transport errors
     /// (no response) are reported with code `Transport`.
     pub fn aws<E, R>(
         resource: impl fmt::Display,
         operation: &str,
-        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
     ) -> Self
     where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug + 'static,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
     {
         use aws_smithy_runtime_api::client::result::SdkError;
         use aws_types::request_id::RequestId;
-        let (code, message, request_id) = match err {
+        let (code, message, request_id) = match &err {
             SdkError::ServiceError(se) => {
                 let e = se.err();
                 (
@@ -269,7 +306,7 @@ impl Error {
             other => ("Unknown".into(), other.to_string(), None),
         };
         // Services that answer with the id in a header (most JSON and query protocols).
-        let from_headers = (err as &dyn std::any::Any)
+        let from_headers = (&err as &dyn std::any::Any)
             .downcast_ref::<SdkError<E, aws_smithy_runtime_api::http::Response>>()
             .and_then(|e| e.request_id().map(str::to_string));
         Error::Aws {
@@ -277,7 +314,10 @@ impl Error {
             operation: operation.to_string(),
             code,
             message,
-            request_id: request_id.or(from_headers),
+            origin: Box::new(AwsOrigin {
+                request_id: request_id.or(from_headers),
+                sdk_error: Some(std::sync::Arc::new(err)),
+            }),
         }
     }
 
@@ -289,6 +329,20 @@ impl Error {
             message: format!(
                 "field {field} cannot be changed in place by this kind (it should force replacement)"
             ),
+        }
+    }
+
+    /// An area crate's error as core's (what the crates' `From` impls use).
+    pub fn area<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        Error::Area(Box::new(e))
+    }
+
+    /// The area crate's error of type `E` inside, if this is one (`err.area_error::<
+    /// skyforge_network::Error>()`).
+    pub fn area_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Area(e) => e.downcast_ref::<E>(),
+            _ => None,
         }
     }
 
@@ -326,6 +380,14 @@ impl Error {
             "Timeout",
             "Transport",
         ])
+    }
+
+    /// The request id of an [`Error::Aws`], when AWS gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Aws { origin, .. } => origin.request_id.as_deref(),
+            _ => None,
+        }
     }
 
     /// Whether this is an AWS error with one of `codes`.

@@ -39,7 +39,7 @@ pub mod wait;
 pub use actions::ActionNode;
 pub use context::Context;
 pub use env::{Environment, Stage};
-pub use error::{Error, NodeFailure, Result, none_if_aws_code, ok_if_aws_code};
+pub use error::{AwsOrigin, Error, NodeFailure, Result, none_if_aws_code, ok_if_aws_code};
 pub use executor::ConcurrencyLimits;
 pub use owned::{Owned, OwnedKind};
 pub use plan::{

@@ -80,7 +80,7 @@ pub(crate) async fn sync_tags(
                     .set_tags(Some(to_ec2(&d.set)))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(rid, "CreateTags", &e))
+                    .map_err(|e| Error::aws(rid, "CreateTags", e))
             })
             .await?;
     }
@@ -97,7 +97,7 @@ pub(crate) async fn sync_tags(
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(rid, "DeleteTags", &e))
+                    .map_err(|e| Error::aws(rid, "DeleteTags", e))
             })
             .await?;
     }
@@ -111,15 +111,11 @@ pub(crate) fn single<T>(
     id: impl Fn(&T) -> String,
 ) -> Result<Option<T>> {
     if found.len() > 1 {
-        let ids: Vec<String> = found.iter().map(id).collect();
-        return Err(Error::Resource {
-            resource: rid.to_string(),
-            message: format!(
-                "{} resources carry this stack's tags for one logical id ({}); delete all but one",
-                ids.len(),
-                ids.join(", ")
-            ),
-        });
+        return Err(crate::Error::Duplicates {
+            resource: rid.clone(),
+            physical_ids: found.iter().map(id).collect(),
+        }
+        .into());
     }
     Ok(found.into_iter().next())
 }
@@ -144,7 +140,7 @@ pub(crate) async fn interface_blockers(
         .filters(filter(filter_name, id))
         .send()
         .await
-        .map_err(|e| Error::aws(rid, "DescribeNetworkInterfaces", &e))?;
+        .map_err(|e| Error::aws(rid, "DescribeNetworkInterfaces", e))?;
     Ok(out
         .network_interfaces()
         .iter()
@@ -180,13 +176,12 @@ pub(crate) async fn interface_blockers(
 
 /// The error for a deletion blocked by resources the stack does not own.
 pub(crate) fn blocked(rid: &ResourceId, physical_id: &str, blockers: &[String]) -> Error {
-    Error::Resource {
-        resource: rid.to_string(),
-        message: format!(
-            "{physical_id} is still in use by resources this stack does not own: {}",
-            blockers.join(", ")
-        ),
+    crate::Error::Blocked {
+        resource: rid.clone(),
+        physical_id: physical_id.to_string(),
+        blockers: blockers.to_vec(),
     }
+    .into()
 }
 
 /// Observe again after a change; the resource must be visible by now.
@@ -197,10 +192,7 @@ pub(crate) async fn reobserve<R: Resource + ?Sized>(
 ) -> Result<Observed> {
     r.observe(ctx, inputs)
         .await?
-        .ok_or_else(|| Error::Resource {
-            resource: r.id().to_string(),
-            message: "not visible right after the change".into(),
-        })
+        .ok_or_else(|| crate::Error::NotVisible { resource: r.id() }.into())
 }
 
 /// Apply a diff whose only updatable field is `tags`.
@@ -266,7 +258,7 @@ macro_rules! stack_listing {
                     .send()
                     .try_collect()
                     .await
-                    .map_err(|e| Error::aws("ec2", $op, &e))
+                    .map_err(|e| Error::aws("ec2", $op, e))
             })
             .await
         }
@@ -335,7 +327,7 @@ pub(crate) async fn stack_addresses(ctx: &Context) -> Result<std::sync::Arc<Vec<
             .send()
             .await
             .map(|o| o.addresses().to_vec())
-            .map_err(|e| Error::aws("ec2", "DescribeAddresses", &e))
+            .map_err(|e| Error::aws("ec2", "DescribeAddresses", e))
     })
     .await
 }
@@ -367,7 +359,7 @@ pub(crate) async fn stack_rules(
             .send()
             .try_collect()
             .await
-            .map_err(|e| Error::aws("ec2", "DescribeSecurityGroupRules", &e))
+            .map_err(|e| Error::aws("ec2", "DescribeSecurityGroupRules", e))
     })
     .await
 }

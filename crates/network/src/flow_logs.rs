@@ -89,7 +89,7 @@ impl Resource for LogGroup {
             .log_group_name_prefix(&name)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "DescribeLogGroups", &e))?;
+            .map_err(|e| Error::aws(self.id(), "DescribeLogGroups", e))?;
         let Some(g) = out
             .log_groups()
             .iter()
@@ -107,7 +107,7 @@ impl Resource for LogGroup {
             .resource_arn(&arn)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", &e))?;
+            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", e))?;
         let observed_tags: Tags = t
             .tags()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -151,7 +151,7 @@ impl Resource for LogGroup {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "CreateLogGroup", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateLogGroup", e))
             })
             .await;
         skyforge_core::ok_if_aws_code(created, &["ResourceAlreadyExistsException"])?;
@@ -193,7 +193,7 @@ impl Resource for LogGroup {
                                 .send()
                                 .await
                                 .map(|_| ())
-                                .map_err(|e| Error::aws(&rid, "TagResource", &e))
+                                .map_err(|e| Error::aws(&rid, "TagResource", e))
                         })
                         .await?
                 }
@@ -213,7 +213,7 @@ impl Resource for LogGroup {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteLogGroup", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteLogGroup", e))
                 })
                 .await,
             &["ResourceNotFoundException"],
@@ -237,7 +237,7 @@ impl LogGroup {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(self.id(), "PutRetentionPolicy", &e))
+                    .map_err(|e| Error::aws(self.id(), "PutRetentionPolicy", e))
             })
             .await
     }
@@ -341,7 +341,7 @@ impl Resource for FlowLogRole {
         let role = match iam.get_role().role_name(&name).send().await {
             Ok(o) => o.role().cloned(),
             Err(e) => {
-                let e = Error::aws(self.id(), "GetRole", &e);
+                let e = Error::aws(self.id(), "GetRole", e);
                 if e.has_aws_code(&["NoSuchEntity"]) {
                     return Ok(None);
                 }
@@ -364,7 +364,7 @@ impl Resource for FlowLogRole {
         {
             Ok(p) => Value::of(parse_policy(p.policy_document())),
             Err(e) => {
-                let e = Error::aws(self.id(), "GetRolePolicy", &e);
+                let e = Error::aws(self.id(), "GetRolePolicy", e);
                 if e.has_aws_code(&["NoSuchEntity"]) {
                     Value::of(serde_json::Value::Null)
                 } else {
@@ -419,7 +419,7 @@ impl Resource for FlowLogRole {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "CreateRole", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateRole", e))
             })
             .await;
         // A retry after a crash between create and the policy: the role is ours if the
@@ -450,7 +450,7 @@ impl Resource for FlowLogRole {
                                 .send()
                                 .await
                                 .map(|_| ())
-                                .map_err(|e| Error::aws(&rid, "UpdateAssumeRolePolicy", &e))
+                                .map_err(|e| Error::aws(&rid, "UpdateAssumeRolePolicy", e))
                         })
                         .await?
                 }
@@ -475,7 +475,7 @@ impl Resource for FlowLogRole {
                                 .send()
                                 .await
                                 .map(|_| ())
-                                .map_err(|e| Error::aws(&rid, "TagRole", &e))
+                                .map_err(|e| Error::aws(&rid, "TagRole", e))
                         })
                         .await?
                 }
@@ -497,7 +497,7 @@ impl Resource for FlowLogRole {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteRolePolicy", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteRolePolicy", e))
                 })
                 .await,
             &["NoSuchEntity"],
@@ -510,7 +510,7 @@ impl Resource for FlowLogRole {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteRole", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteRole", e))
                 })
                 .await,
             &["NoSuchEntity"],
@@ -536,7 +536,7 @@ impl FlowLogRole {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(self.id(), "PutRolePolicy", &e))
+                    .map_err(|e| Error::aws(self.id(), "PutRolePolicy", e))
             })
             .await
     }
@@ -644,7 +644,7 @@ impl Resource for FlowLog {
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "CreateFlowLogs", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateFlowLogs", e))
             })
             .await?;
         if let Some(u) = out.unsuccessful().first() {
@@ -661,7 +661,11 @@ impl Resource for FlowLog {
                     .and_then(|e| e.message())
                     .unwrap_or("flow log not created")
                     .into(),
-                request_id: aws_sdk_ec2::operation::RequestId::request_id(&out).map(str::to_string),
+                origin: Box::new(skyforge_core::AwsOrigin {
+                    request_id: aws_sdk_ec2::operation::RequestId::request_id(&out)
+                        .map(str::to_string),
+                    sdk_error: None,
+                }),
             });
         }
         ec2::reobserve(self, ctx, inputs).await
@@ -688,7 +692,7 @@ impl Resource for FlowLog {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteFlowLogs", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteFlowLogs", e))
                 })
                 .await,
             &["InvalidFlowLogId.NotFound"],
@@ -757,7 +761,7 @@ impl NamedKind {
             .send()
             .try_collect()
             .await
-            .map_err(|e| Error::aws("log_group.*", "DescribeLogGroups", &e))?;
+            .map_err(|e| Error::aws("log_group.*", "DescribeLogGroups", e))?;
         let mut found = Vec::new();
         for g in groups {
             let arn = g.arn().unwrap_or_default().trim_end_matches(":*");
@@ -766,7 +770,7 @@ impl NamedKind {
                 .resource_arn(arn)
                 .send()
                 .await
-                .map_err(|e| Error::aws("log_group.*", "ListTagsForResource", &e));
+                .map_err(|e| Error::aws("log_group.*", "ListTagsForResource", e));
             // Deleted since the listing (by another run): nothing to own.
             let Some(t) = skyforge_core::none_if_aws_code(t, &["ResourceNotFoundException"])?
             else {
@@ -796,7 +800,7 @@ impl NamedKind {
             .send()
             .try_collect()
             .await
-            .map_err(|e| Error::aws("iam_role.*", "ListRoles", &e))?;
+            .map_err(|e| Error::aws("iam_role.*", "ListRoles", e))?;
         let mut found = Vec::new();
         for r in roles.iter().filter(|r| r.role_name().starts_with(&prefix)) {
             let t = iam
@@ -804,7 +808,7 @@ impl NamedKind {
                 .role_name(r.role_name())
                 .send()
                 .await
-                .map_err(|e| Error::aws("iam_role.*", "ListRoleTags", &e));
+                .map_err(|e| Error::aws("iam_role.*", "ListRoleTags", e));
             let Some(t) = skyforge_core::none_if_aws_code(t, &["NoSuchEntity"])? else {
                 continue;
             };

@@ -67,7 +67,7 @@ impl Resource for InternetGateway {
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(self.id(), "CreateInternetGateway", &e))
+                    .map_err(|e| Error::aws(self.id(), "CreateInternetGateway", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -104,7 +104,7 @@ impl Resource for InternetGateway {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteInternetGateway", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteInternetGateway", e))
                 }
             },
             || async { Ok(Vec::new()) },
@@ -180,7 +180,7 @@ impl Resource for GatewayAttachment {
                     .vpc_id(&vpc)
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "AttachInternetGateway", &e))
+                    .map_err(|e| Error::aws(&rid, "AttachInternetGateway", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -222,7 +222,7 @@ impl Resource for GatewayAttachment {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DetachInternetGateway", &e))
+                        .map_err(|e| Error::aws(&rid, "DetachInternetGateway", e))
                 }
             },
             || async { Ok(Vec::new()) },
@@ -285,7 +285,7 @@ impl Resource for ElasticIp {
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(self.id(), "AllocateAddress", &e))
+                    .map_err(|e| Error::aws(self.id(), "AllocateAddress", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -323,7 +323,7 @@ impl Resource for ElasticIp {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "ReleaseAddress", &e))
+                        .map_err(|e| Error::aws(&rid, "ReleaseAddress", e))
                 }
             },
             || async { Ok(Vec::new()) },
@@ -401,7 +401,7 @@ impl NatGateway {
             .nat_gateway_ids(id)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "DescribeNatGateways", &e));
+            .map_err(|e| Error::aws(self.id(), "DescribeNatGateways", e));
         match out {
             Ok(o) => Ok(o.nat_gateways().first().cloned()),
             Err(e) if e.has_aws_code(&["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"]) => {
@@ -480,7 +480,7 @@ impl Resource for NatGateway {
                         ))
                         .send()
                         .await
-                        .map_err(|e| Error::aws(&rid, "CreateNatGateway", &e))
+                        .map_err(|e| Error::aws(&rid, "CreateNatGateway", e))
                 })
                 .await?;
             let n = out.nat_gateway().cloned();
@@ -556,7 +556,7 @@ impl Resource for NatGateway {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteNatGateway", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteNatGateway", e))
                 })
                 .await,
             &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"],

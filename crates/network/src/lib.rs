@@ -65,6 +65,7 @@ pub(crate) use node_identity;
 mod cidr;
 mod delete;
 mod ec2;
+mod error;
 mod flow_logs;
 mod gateway;
 mod owned;
@@ -75,6 +76,7 @@ mod subnet;
 mod vpc;
 
 pub use cidr::{Cidr, CidrError};
+pub use error::Error;
 pub use flow_logs::RETENTION_DAYS;
 pub use owned::register_kinds;
 pub use security::{

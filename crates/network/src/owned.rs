@@ -409,7 +409,7 @@ async fn delete_igw(ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
         .internet_gateway_ids(&owned.physical_id)
         .send()
         .await
-        .map_err(|e| Error::aws(&rid, "DescribeInternetGateways", &e));
+        .map_err(|e| Error::aws(&rid, "DescribeInternetGateways", e));
     let Some(out) = none_if_aws_code(out, &["InvalidInternetGatewayID.NotFound"])? else {
         return Ok(());
     };
@@ -441,7 +441,7 @@ async fn delete_table(ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()>
         .route_table_ids(&owned.physical_id)
         .send()
         .await
-        .map_err(|e| Error::aws(&rid, "DescribeRouteTables", &e));
+        .map_err(|e| Error::aws(&rid, "DescribeRouteTables", e));
     let Some(out) = none_if_aws_code(out, &["InvalidRouteTableID.NotFound"])? else {
         return Ok(());
     };

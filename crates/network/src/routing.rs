@@ -28,7 +28,7 @@ async fn describe_table(
     match ec2.describe_route_tables().route_table_ids(id).send().await {
         Ok(o) => Ok(o.route_tables().first().cloned()),
         Err(e) => {
-            let e = Error::aws(rid, "DescribeRouteTables", &e);
+            let e = Error::aws(rid, "DescribeRouteTables", e);
             if e.has_aws_code(&["InvalidRouteTableID.NotFound"]) {
                 Ok(None)
             } else {
@@ -97,7 +97,7 @@ impl Resource for RouteTable {
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "CreateRouteTable", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateRouteTable", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -134,7 +134,7 @@ impl Resource for RouteTable {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteRouteTable", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteRouteTable", e))
                 }
             },
             || {
@@ -283,7 +283,7 @@ impl Resource for Route {
                 };
                 req.send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "CreateRoute", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateRoute", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -312,7 +312,7 @@ impl Resource for Route {
                 };
                 req.send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "ReplaceRoute", &e))
+                    .map_err(|e| Error::aws(&rid, "ReplaceRoute", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -332,7 +332,7 @@ impl Resource for Route {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteRoute", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteRoute", e))
                 })
                 .await,
             &["InvalidRoute.NotFound", "InvalidRouteTableID.NotFound"],
@@ -387,7 +387,7 @@ impl Resource for Association {
                 .filters(ec2::filter("association.subnet-id", &subnet))
                 .send()
                 .await
-                .map_err(|e| Error::aws(self.id(), "DescribeRouteTables", &e))?
+                .map_err(|e| Error::aws(self.id(), "DescribeRouteTables", e))?
                 .route_tables()
                 .to_vec()
         };
@@ -428,7 +428,7 @@ impl Resource for Association {
                     .subnet_id(&subnet)
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "AssociateRouteTable", &e))
+                    .map_err(|e| Error::aws(&rid, "AssociateRouteTable", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -451,7 +451,7 @@ impl Resource for Association {
                     .route_table_id(&table)
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "ReplaceRouteTableAssociation", &e))
+                    .map_err(|e| Error::aws(&rid, "ReplaceRouteTableAssociation", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -467,7 +467,7 @@ impl Resource for Association {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DisassociateRouteTable", &e))
+                        .map_err(|e| Error::aws(&rid, "DisassociateRouteTable", e))
                 })
                 .await,
             &["InvalidAssociationID.NotFound"],
@@ -589,7 +589,7 @@ impl Resource for S3Endpoint {
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "CreateVpcEndpoint", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateVpcEndpoint", e))
             })
             .await?;
         ec2::reobserve(self, ctx, inputs).await
@@ -630,7 +630,7 @@ impl Resource for S3Endpoint {
                                 .set_remove_route_table_ids(Some(remove))
                                 .send()
                                 .await
-                                .map_err(|e| Error::aws(&rid, "ModifyVpcEndpoint", &e))
+                                .map_err(|e| Error::aws(&rid, "ModifyVpcEndpoint", e))
                         })
                         .await?;
                 }
@@ -661,7 +661,7 @@ impl Resource for S3Endpoint {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteVpcEndpoints", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteVpcEndpoints", e))
                 })
                 .await,
             &["InvalidVpcEndpointId.NotFound"],

@@ -673,7 +673,7 @@ impl GroupNode {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(self.id(), "AuthorizeSecurityGroupEgress", &e))
+                    .map_err(|e| Error::aws(self.id(), "AuthorizeSecurityGroupEgress", e))
             })
             .await
     }
@@ -695,7 +695,7 @@ impl GroupNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupIngress", &e))
+                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupIngress", e))
                 })
                 .await?;
         }
@@ -708,7 +708,7 @@ impl GroupNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupEgress", &e))
+                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupEgress", e))
                 })
                 .await?;
         }
@@ -867,7 +867,7 @@ impl Resource for GroupNode {
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "CreateSecurityGroup", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateSecurityGroup", e))
             })
             .await;
         let id = match created {
@@ -935,7 +935,7 @@ impl Resource for GroupNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteSecurityGroup", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteSecurityGroup", e))
                 }
             },
             || {
@@ -1149,7 +1149,7 @@ impl Resource for RuleNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "AuthorizeSecurityGroupIngress", &e))
+                            .map_err(|e| Error::aws(&rid, "AuthorizeSecurityGroupIngress", e))
                     })
                     .await
             }
@@ -1163,7 +1163,7 @@ impl Resource for RuleNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "AuthorizeSecurityGroupEgress", &e))
+                            .map_err(|e| Error::aws(&rid, "AuthorizeSecurityGroupEgress", e))
                     })
                     .await
             }
@@ -1222,7 +1222,7 @@ impl Resource for RuleNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "ModifySecurityGroupRules", &e))
+                        .map_err(|e| Error::aws(&rid, "ModifySecurityGroupRules", e))
                 })
                 .await?;
         }
@@ -1238,7 +1238,7 @@ impl Resource for RuleNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "CreateTags", &e))
+                        .map_err(|e| Error::aws(&rid, "CreateTags", e))
                 })
                 .await?;
         }
@@ -1287,7 +1287,7 @@ async fn revoke(
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(rid, "RevokeSecurityGroupEgress", &e))
+                    .map_err(|e| Error::aws(rid, "RevokeSecurityGroupEgress", e))
             })
             .await
     } else {
@@ -1299,7 +1299,7 @@ async fn revoke(
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(rid, "RevokeSecurityGroupIngress", &e))
+                    .map_err(|e| Error::aws(rid, "RevokeSecurityGroupIngress", e))
             })
             .await
     };

@@ -114,7 +114,7 @@ impl Resource for Subnet {
                     ))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(&rid, "CreateSubnet", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateSubnet", e))
             })
             .await?;
         let id = out
@@ -131,7 +131,7 @@ impl Resource for Subnet {
                         s => Poll::Pending(s.map(|s| s.as_str().to_string()).unwrap_or_default()),
                     }),
                     Err(e) => {
-                        let e = Error::aws(&rid, "DescribeSubnets", &e);
+                        let e = Error::aws(&rid, "DescribeSubnets", e);
                         if e.has_aws_code(&["InvalidSubnetID.NotFound"]) {
                             Ok(Poll::Pending("not visible yet".into()))
                         } else {
@@ -198,7 +198,7 @@ impl Resource for Subnet {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteSubnet", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteSubnet", e))
                 }
             },
             || {
@@ -229,7 +229,7 @@ impl Subnet {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(self.id(), "ModifySubnetAttribute", &e))
+                    .map_err(|e| Error::aws(self.id(), "ModifySubnetAttribute", e))
             })
             .await
     }

@@ -70,7 +70,7 @@ impl Vpc {
             .attribute(attr)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "DescribeVpcAttribute", &e))?;
+            .map_err(|e| Error::aws(self.id(), "DescribeVpcAttribute", e))?;
         let v = match out.enable_dns_hostnames() {
             Some(h) if out.enable_dns_support().is_none() => h.value(),
             _ => out.enable_dns_support().and_then(|s| s.value()),
@@ -89,7 +89,7 @@ impl Vpc {
             .filters(ec2::filter("group-name", "default"))
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroups", &e))?;
+            .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroups", e))?;
         Ok(out
             .security_groups()
             .first()
@@ -106,7 +106,7 @@ impl Vpc {
             .filters(ec2::filter("group-id", group_id))
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroupRules", &e))?;
+            .map_err(|e| Error::aws(self.id(), "DescribeSecurityGroupRules", e))?;
         let (mut ingress, mut egress) = (Vec::new(), Vec::new());
         for r in out.security_group_rules() {
             let Some(id) = r.security_group_rule_id() else {
@@ -136,7 +136,7 @@ impl Vpc {
                         .set_security_group_rule_ids(Some(ingress))
                         .send()
                         .await
-                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupIngress", &e))
+                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupIngress", e))
                 })
                 .await?;
         }
@@ -148,7 +148,7 @@ impl Vpc {
                         .set_security_group_rule_ids(Some(egress))
                         .send()
                         .await
-                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupEgress", &e))
+                        .map_err(|e| Error::aws(self.id(), "RevokeSecurityGroupEgress", e))
                 })
                 .await?;
         }
@@ -176,7 +176,7 @@ impl Vpc {
                     .set_enable_dns_support(support.map(flag))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(self.id(), "ModifyVpcAttribute", &e))
+                    .map_err(|e| Error::aws(self.id(), "ModifyVpcAttribute", e))
             })
             .await?;
         Ok(())
@@ -320,7 +320,7 @@ impl Resource for Vpc {
                     .tag_specifications(ec2::tag_spec(ResourceType::Vpc, ctx.env(), &self.logical))
                     .send()
                     .await
-                    .map_err(|e| Error::aws(self.id(), "CreateVpc", &e))
+                    .map_err(|e| Error::aws(self.id(), "CreateVpc", e))
             })
             .await?;
         let id = out
@@ -336,7 +336,7 @@ impl Resource for Vpc {
                     .vpc_ids(&id)
                     .send()
                     .await
-                    .map_err(|e| Error::aws(self.id(), "DescribeVpcs", &e));
+                    .map_err(|e| Error::aws(self.id(), "DescribeVpcs", e));
                 match o {
                     Ok(o) => Ok(match o.vpcs().first().and_then(|v| v.state()) {
                         Some(s) if s.as_str() == "available" => Poll::Ready(()),
@@ -430,7 +430,7 @@ impl Resource for Vpc {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteVpc", &e))
+                        .map_err(|e| Error::aws(&rid, "DeleteVpc", e))
                 }
             },
             || {
@@ -472,7 +472,7 @@ impl Resource for AvailabilityZones {
             .filters(ec2::filter("zone-type", "availability-zone"))
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "DescribeAvailabilityZones", &e))?;
+            .map_err(|e| Error::aws(self.id(), "DescribeAvailabilityZones", e))?;
         let mut names: Vec<String> = out
             .availability_zones()
             .iter()
@@ -536,7 +536,7 @@ async fn vpc_blockers(
         .filters(ec2::filter("vpc-id", vpc_id))
         .send()
         .await
-        .map_err(|e| Error::aws(rid, "DescribeSubnets", &e))?;
+        .map_err(|e| Error::aws(rid, "DescribeSubnets", e))?;
     for s in subnets.subnets() {
         found.push(permanent(format!(
             "subnet {}",
@@ -548,7 +548,7 @@ async fn vpc_blockers(
         .filters(ec2::filter("vpc-id", vpc_id))
         .send()
         .await
-        .map_err(|e| Error::aws(rid, "DescribeSecurityGroups", &e))?;
+        .map_err(|e| Error::aws(rid, "DescribeSecurityGroups", e))?;
     for g in groups.security_groups() {
         if g.group_name() != Some("default") {
             found.push(permanent(format!(
@@ -562,7 +562,7 @@ async fn vpc_blockers(
         .filters(ec2::filter("attachment.vpc-id", vpc_id))
         .send()
         .await
-        .map_err(|e| Error::aws(rid, "DescribeInternetGateways", &e))?;
+        .map_err(|e| Error::aws(rid, "DescribeInternetGateways", e))?;
     for g in igws.internet_gateways() {
         found.push(permanent(format!(
             "internet gateway {} (attached)",
@@ -574,7 +574,7 @@ async fn vpc_blockers(
         .filters(ec2::filter("vpc-id", vpc_id))
         .send()
         .await
-        .map_err(|e| Error::aws(rid, "DescribeRouteTables", &e))?;
+        .map_err(|e| Error::aws(rid, "DescribeRouteTables", e))?;
     for t in tables.route_tables() {
         if !t.associations().iter().any(|a| a.main() == Some(true)) {
             found.push(permanent(format!(

@@ -22,10 +22,12 @@
 //! ```
 #![warn(missing_docs)]
 
+mod error;
 mod lifecycle;
 mod owned;
 mod repository;
 
+pub use error::Error;
 pub use lifecycle::{Count, Lifecycle, LifecycleRule, TagStatus};
 pub use owned::register_kinds;
 pub use repository::{

@@ -26,7 +26,7 @@ pub(crate) async fn has_images(ctx: &Context, rid: &ResourceId, name: &str) -> R
     match out {
         Ok(o) => Ok(!o.image_ids().is_empty()),
         Err(e) => {
-            let e = Error::aws(rid, "ListImages", &e);
+            let e = Error::aws(rid, "ListImages", e);
             if e.has_aws_code(&["RepositoryNotFoundException"]) {
                 Ok(false)
             } else {
@@ -59,7 +59,7 @@ impl OwnedKind for RepositoriesKind {
             .send()
             .try_collect()
             .await
-            .map_err(|e| Error::aws("ecr_repository.*", "DescribeRepositories", &e))?;
+            .map_err(|e| Error::aws("ecr_repository.*", "DescribeRepositories", e))?;
         let mut found = Vec::new();
         for r in repos {
             let (Some(name), Some(arn)) = (r.repository_name(), r.repository_arn()) else {
@@ -73,7 +73,7 @@ impl OwnedKind for RepositoriesKind {
                 .resource_arn(arn)
                 .send()
                 .await
-                .map_err(|e| Error::aws("ecr_repository.*", "ListTagsForResource", &e));
+                .map_err(|e| Error::aws("ecr_repository.*", "ListTagsForResource", e));
             // Deleted since the listing (by another run): nothing to own.
             let Some(t) = skyforge_core::none_if_aws_code(t, &["RepositoryNotFoundException"])?
             else {

@@ -205,7 +205,7 @@ impl RepositoryNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "PutLifecyclePolicy", &e))
+                            .map_err(|e| Error::aws(&rid, "PutLifecyclePolicy", e))
                     })
                     .await
             }
@@ -217,7 +217,7 @@ impl RepositoryNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "DeleteLifecyclePolicy", &e))
+                            .map_err(|e| Error::aws(&rid, "DeleteLifecyclePolicy", e))
                     })
                     .await;
                 skyforge_core::ok_if_aws_code(r, &["LifecyclePolicyNotFoundException"])
@@ -239,7 +239,7 @@ impl RepositoryNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "SetRepositoryPolicy", &e))
+                            .map_err(|e| Error::aws(&rid, "SetRepositoryPolicy", e))
                     })
                     .await
             }
@@ -251,7 +251,7 @@ impl RepositoryNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "DeleteRepositoryPolicy", &e))
+                            .map_err(|e| Error::aws(&rid, "DeleteRepositoryPolicy", e))
                     })
                     .await;
                 skyforge_core::ok_if_aws_code(r, &["RepositoryPolicyNotFoundException"])
@@ -357,7 +357,7 @@ impl Resource for RepositoryNode {
         {
             Ok(o) => o.repositories().first().cloned(),
             Err(e) => {
-                let e = Error::aws(self.id(), "DescribeRepositories", &e);
+                let e = Error::aws(self.id(), "DescribeRepositories", e);
                 if e.aws_code() == Some("RepositoryNotFoundException") {
                     return Ok(None);
                 }
@@ -371,7 +371,7 @@ impl Resource for RepositoryNode {
             .resource_arn(&arn)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", &e))?;
+            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", e))?;
         let found: Tags = t
             .tags()
             .iter()
@@ -386,7 +386,7 @@ impl Resource for RepositoryNode {
         {
             Ok(o) => parsed(o.lifecycle_policy_text()),
             Err(e) => {
-                let e = Error::aws(self.id(), "GetLifecyclePolicy", &e);
+                let e = Error::aws(self.id(), "GetLifecyclePolicy", e);
                 if e.aws_code() != Some("LifecyclePolicyNotFoundException") {
                     return Err(e);
                 }
@@ -401,7 +401,7 @@ impl Resource for RepositoryNode {
         {
             Ok(o) => parsed(o.policy_text()),
             Err(e) => {
-                let e = Error::aws(self.id(), "GetRepositoryPolicy", &e);
+                let e = Error::aws(self.id(), "GetRepositoryPolicy", e);
                 if e.aws_code() != Some("RepositoryPolicyNotFoundException") {
                     return Err(e);
                 }
@@ -475,9 +475,12 @@ impl Resource for RepositoryNode {
                 .set_kms_key(k.clone())
                 .build(),
         }
-        .map_err(|e| Error::Resource {
-            resource: rid.to_string(),
-            message: e.to_string(),
+        .map_err(|e| -> Error {
+            crate::Error::Request {
+                resource: rid.clone(),
+                message: e.to_string(),
+            }
+            .into()
         })?;
         let created = guard
             .call("CreateRepository", async {
@@ -501,7 +504,7 @@ impl Resource for RepositoryNode {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "CreateRepository", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateRepository", e))
             })
             .await;
         // A retried create after a crash: observe decides whose it is.
@@ -512,12 +515,13 @@ impl Resource for RepositoryNode {
         if self.spec.policy.is_some() {
             self.put_policy(ctx, guard, &name).await?;
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "not visible right after creation".into(),
-            })
+        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
+            crate::Error::NotVisible {
+                resource: rid.clone(),
+                after: "right after creation",
+            }
+            .into()
+        })
     }
     async fn update(
         &self,
@@ -545,7 +549,7 @@ impl Resource for RepositoryNode {
                                 .send()
                                 .await
                                 .map(|_| ())
-                                .map_err(|e| Error::aws(&rid, "PutImageTagMutability", &e))
+                                .map_err(|e| Error::aws(&rid, "PutImageTagMutability", e))
                         })
                         .await?
                 }
@@ -562,7 +566,7 @@ impl Resource for RepositoryNode {
                                 .send()
                                 .await
                                 .map(|_| ())
-                                .map_err(|e| Error::aws(&rid, "PutImageScanningConfiguration", &e))
+                                .map_err(|e| Error::aws(&rid, "PutImageScanningConfiguration", e))
                         })
                         .await?
                 }
@@ -587,7 +591,7 @@ impl Resource for RepositoryNode {
                                     .send()
                                     .await
                                     .map(|_| ())
-                                    .map_err(|e| Error::aws(&rid, "TagResource", &e))
+                                    .map_err(|e| Error::aws(&rid, "TagResource", e))
                             })
                             .await?;
                     }
@@ -600,7 +604,7 @@ impl Resource for RepositoryNode {
                                     .send()
                                     .await
                                     .map(|_| ())
-                                    .map_err(|e| Error::aws(&rid, "UntagResource", &e))
+                                    .map_err(|e| Error::aws(&rid, "UntagResource", e))
                             })
                             .await?;
                     }
@@ -608,12 +612,13 @@ impl Resource for RepositoryNode {
                 other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "vanished during update".into(),
-            })
+        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
+            crate::Error::NotVisible {
+                resource: rid.clone(),
+                after: "vanished during update",
+            }
+            .into()
+        })
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_repository(ctx, guard, &self.id(), &observed.physical_id).await
@@ -641,17 +646,18 @@ pub(crate) async fn delete_repository(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::aws(rid, "DeleteRepository", &e))
+                .map_err(|e| Error::aws(rid, "DeleteRepository", e))
         })
         .await;
     match r {
         Err(e) if e.aws_code() == Some("RepositoryNotFoundException") => Ok(()),
-        Err(e) if e.aws_code() == Some("RepositoryNotEmptyException") => Err(Error::Resource {
-            resource: rid.to_string(),
-            message: format!(
-                "{name} still holds images; delete them first (only ephemeral stages delete images with the repository)"
-            ),
-        }),
+        Err(e) if e.aws_code() == Some("RepositoryNotEmptyException") => {
+            Err(crate::Error::NotEmpty {
+                resource: rid.clone(),
+                repository: name.to_string(),
+            }
+            .into())
+        }
         other => other,
     }
 }

@@ -48,12 +48,14 @@
 //! ```
 #![warn(missing_docs)]
 
+mod error;
 mod owned;
 mod parameter;
 mod refs;
 mod secret;
 mod value;
 
+pub use error::Error;
 pub use owned::{ORPHAN_RECOVERY_DAYS, register_kinds};
 pub use parameter::{
     KIND_PARAMETER, Parameter, ParameterHandle, ParameterSpec, ParameterSpecBuilder,

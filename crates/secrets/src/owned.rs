@@ -55,7 +55,7 @@ impl OwnedKind for SecretsKind {
             .send()
             .try_collect()
             .await
-            .map_err(|e| Error::aws("secret.*", "ListSecrets", &e))?;
+            .map_err(|e| Error::aws("secret.*", "ListSecrets", e))?;
         Ok(secrets
             .iter()
             .flat_map(|page| page.secret_list())
@@ -106,7 +106,7 @@ impl OwnedKind for ParametersKind {
             .send()
             .try_collect()
             .await
-            .map_err(|e| Error::aws("ssm_parameter.*", "DescribeParameters", &e))?;
+            .map_err(|e| Error::aws("ssm_parameter.*", "DescribeParameters", e))?;
         let mut found = Vec::new();
         for p in params.iter().flat_map(|page| page.parameters()) {
             let Some(name) = p.name() else { continue };
@@ -116,7 +116,7 @@ impl OwnedKind for ParametersKind {
                 .resource_id(name)
                 .send()
                 .await
-                .map_err(|e| Error::aws("ssm_parameter.*", "ListTagsForResource", &e));
+                .map_err(|e| Error::aws("ssm_parameter.*", "ListTagsForResource", e));
             // Deleted since the listing (by another run): nothing to own.
             let Some(t) =
                 skyforge_core::none_if_aws_code(t, &["InvalidResourceId", "ParameterNotFound"])?

@@ -271,7 +271,7 @@ impl ParameterNode {
             .with_decryption(true)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "GetParameter", &e))?;
+            .map_err(|e| Error::aws(self.id(), "GetParameter", e))?;
         Ok(SecretString::new(
             out.parameter().and_then(|p| p.value()).unwrap_or_default(),
         ))
@@ -316,7 +316,7 @@ impl ParameterNode {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "PutParameter", &e))
+                    .map_err(|e| Error::aws(&rid, "PutParameter", e))
             })
             .await
     }
@@ -385,7 +385,7 @@ impl Resource for ParameterNode {
         let p = match ssm.get_parameter().name(&name).send().await {
             Ok(o) => o.parameter().cloned(),
             Err(e) => {
-                let e = Error::aws(self.id(), "GetParameter", &e);
+                let e = Error::aws(self.id(), "GetParameter", e);
                 if e.aws_code() == Some("ParameterNotFound") {
                     return Ok(None);
                 }
@@ -399,7 +399,7 @@ impl Resource for ParameterNode {
             .resource_id(&name)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", &e))?;
+            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", e))?;
         let found: Tags = tag_list
             .tag_list()
             .iter()
@@ -411,16 +411,19 @@ impl Resource for ParameterNode {
             .option("Equals")
             .values(&name)
             .build()
-            .map_err(|e| Error::Resource {
-                resource: self.id().to_string(),
-                message: e.to_string(),
+            .map_err(|e| -> Error {
+                crate::Error::Request {
+                    resource: self.id().clone(),
+                    message: e.to_string(),
+                }
+                .into()
             })?;
         let meta = ssm
             .describe_parameters()
             .parameter_filters(filter)
             .send()
             .await
-            .map_err(|e| Error::aws(self.id(), "DescribeParameters", &e))?;
+            .map_err(|e| Error::aws(self.id(), "DescribeParameters", e))?;
         let meta = meta.parameters().first();
         let secure = p.r#type() == Some(&ParameterType::SecureString);
         let mut o = Observed {
@@ -473,12 +476,13 @@ impl Resource for ParameterNode {
         let r = self.put(ctx, guard, &value, false).await;
         // A retried create after a crash: observe decides whose it is.
         skyforge_core::ok_if_aws_code(r, &["ParameterAlreadyExists"])?;
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: self.id().to_string(),
-                message: "not visible right after creation".into(),
-            })
+        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
+            crate::Error::NotVisible {
+                resource: self.id().clone(),
+                after: "right after creation",
+            }
+            .into()
+        })
     }
     async fn update(
         &self,
@@ -529,7 +533,7 @@ impl Resource for ParameterNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "AddTagsToResource", &e))
+                            .map_err(|e| Error::aws(&rid, "AddTagsToResource", e))
                     })
                     .await?;
             }
@@ -543,17 +547,18 @@ impl Resource for ParameterNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "RemoveTagsFromResource", &e))
+                            .map_err(|e| Error::aws(&rid, "RemoveTagsFromResource", e))
                     })
                     .await?;
             }
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: self.id().to_string(),
-                message: "vanished during update".into(),
-            })
+        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
+            crate::Error::NotVisible {
+                resource: self.id().clone(),
+                after: "vanished during update",
+            }
+            .into()
+        })
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_parameter(ctx, guard, &self.id(), &observed.physical_id).await
@@ -575,7 +580,7 @@ pub(crate) async fn delete_parameter(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::aws(rid, "DeleteParameter", &e))
+                .map_err(|e| Error::aws(rid, "DeleteParameter", e))
         })
         .await;
     skyforge_core::ok_if_aws_code(r, &["ParameterNotFound"])

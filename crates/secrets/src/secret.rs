@@ -305,7 +305,7 @@ pub(crate) async fn generate(
         .require_each_included_type(g.require_each)
         .send()
         .await
-        .map_err(|e| Error::aws(rid, "GetRandomPassword", &e))?;
+        .map_err(|e| Error::aws(rid, "GetRandomPassword", e))?;
     Ok(SecretString::new(out.random_password().unwrap_or_default()))
 }
 
@@ -356,7 +356,7 @@ impl SecretNode {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "PutSecretValue", &e))
+                    .map_err(|e| Error::aws(&rid, "PutSecretValue", e))
             })
             .await
     }
@@ -380,7 +380,7 @@ impl SecretNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "RotateSecret", &e))
+                            .map_err(|e| Error::aws(&rid, "RotateSecret", e))
                     })
                     .await
             }
@@ -392,7 +392,7 @@ impl SecretNode {
                             .send()
                             .await
                             .map(|_| ())
-                            .map_err(|e| Error::aws(&rid, "CancelRotateSecret", &e))
+                            .map_err(|e| Error::aws(&rid, "CancelRotateSecret", e))
                     })
                     .await
             }
@@ -425,7 +425,7 @@ impl SecretNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "TagResource", &e))
+                        .map_err(|e| Error::aws(&rid, "TagResource", e))
                 })
                 .await?;
         }
@@ -438,7 +438,7 @@ impl SecretNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "UntagResource", &e))
+                        .map_err(|e| Error::aws(&rid, "UntagResource", e))
                 })
                 .await?;
         }
@@ -460,7 +460,7 @@ impl SecretNode {
         {
             Ok(o) => Ok(Some(o)),
             Err(e) => {
-                let e = Error::aws(self.id(), "DescribeSecret", &e);
+                let e = Error::aws(self.id(), "DescribeSecret", e);
                 if e.aws_code() == Some("ResourceNotFoundException") {
                     Ok(None)
                 } else {
@@ -628,16 +628,16 @@ impl Resource for SecretNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "RestoreSecret", &e))
+                        .map_err(|e| Error::aws(&rid, "RestoreSecret", e))
                 })
                 .await?;
-            let observed = self
-                .observe(ctx, inputs)
-                .await?
-                .ok_or_else(|| Error::Resource {
-                    resource: rid.to_string(),
-                    message: "not visible after it was restored".into(),
-                })?;
+            let observed = self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
+                crate::Error::NotVisible {
+                    resource: rid.clone(),
+                    after: "after it was restored",
+                }
+                .into()
+            })?;
             let desired = self.desired(ctx.env(), inputs);
             return match self.diff(&desired, &observed) {
                 skyforge_core::Action::Update { diffs }
@@ -666,7 +666,7 @@ impl Resource for SecretNode {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "CreateSecret", &e))
+                    .map_err(|e| Error::aws(&rid, "CreateSecret", e))
             })
             .await;
         // A retried create (same version token) after a crash: observe decides whose it is.
@@ -674,12 +674,13 @@ impl Resource for SecretNode {
         if self.spec.rotation_schedule.is_some() {
             self.set_rotation(ctx, guard, &name).await?;
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "not visible right after creation".into(),
-            })
+        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
+            crate::Error::NotVisible {
+                resource: rid.clone(),
+                after: "right after creation",
+            }
+            .into()
+        })
     }
     async fn update(
         &self,
@@ -703,7 +704,7 @@ impl Resource for SecretNode {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "UpdateSecret", &e))
+                        .map_err(|e| Error::aws(&rid, "UpdateSecret", e))
                 })
                 .await?;
         }
@@ -719,12 +720,13 @@ impl Resource for SecretNode {
             self.sync_tags(ctx, guard, &id, observed.fields.get("tags"))
                 .await?;
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "vanished during update".into(),
-            })
+        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
+            crate::Error::NotVisible {
+                resource: rid.clone(),
+                after: "vanished during update",
+            }
+            .into()
+        })
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let days = i64::from(self.spec.recovery_window_days);
@@ -754,7 +756,7 @@ pub(crate) async fn delete_secret(
             req.send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::aws(rid, "DeleteSecret", &e))
+                .map_err(|e| Error::aws(rid, "DeleteSecret", e))
         })
         .await;
     skyforge_core::ok_if_aws_code(r, &["ResourceNotFoundException"])

@@ -102,7 +102,7 @@ impl LockBackend for DynamoDbLock {
             match r {
                 Ok(_) => return Ok(None),
                 Err(e) => {
-                    let e = aws(self.describe(), "PutItem", &e);
+                    let e = aws(self.describe(), "PutItem", e);
                     if e.aws_code() != Some("ConditionalCheckFailedException") {
                         return Err(e);
                     }
@@ -130,7 +130,7 @@ impl LockBackend for DynamoDbLock {
         match r {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = aws(self.describe(), "UpdateItem", &e);
+                let e = aws(self.describe(), "UpdateItem", e);
                 if e.aws_code() == Some("ConditionalCheckFailedException") {
                     Err(Error::LockLost {
                         stack: info.stack.clone(),
@@ -155,7 +155,7 @@ impl LockBackend for DynamoDbLock {
         match r {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = aws(self.describe(), "DeleteItem", &e);
+                let e = aws(self.describe(), "DeleteItem", e);
                 // Not ours any more (or gone): nothing of ours to delete.
                 if e.aws_code() == Some("ConditionalCheckFailedException") {
                     Ok(())
@@ -174,7 +174,7 @@ impl LockBackend for DynamoDbLock {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| aws(self.describe(), "GetItem", &e))?;
+            .map_err(|e| aws(self.describe(), "GetItem", e))?;
         Ok(out.item().and_then(from_item))
     }
 }
@@ -216,7 +216,7 @@ impl S3Lock {
                 .if_none_match("*")
                 .send()
         };
-        let first = put().await.map_err(|e| aws(bucket, "PutObject", &e))?;
+        let first = put().await.map_err(|e| aws(bucket, "PutObject", e))?;
         let second = put().await;
         // Conditional deletes (If-Match) are newer than conditional writes: where they are not
         // implemented, a release reads the object, checks the id, then deletes it.
@@ -236,7 +236,7 @@ impl S3Lock {
                     .key(&probe)
                     .send()
                     .await;
-                let e = aws(bucket, "DeleteObject", &e);
+                let e = aws(bucket, "DeleteObject", e);
                 if e.aws_code() != Some("NotImplemented") {
                     return Err(e);
                 }
@@ -250,7 +250,7 @@ impl S3Lock {
                 });
             }
             Err(e) => {
-                let e = aws(bucket, "PutObject", &e);
+                let e = aws(bucket, "PutObject", e);
                 if e.aws_code() != Some("PreconditionFailed") {
                     return Err(e);
                 }
@@ -289,7 +289,7 @@ impl S3Lock {
                 Ok(Some((info, etag)))
             }
             Err(e) => {
-                let e = aws(self.describe(), "GetObject", &e);
+                let e = aws(self.describe(), "GetObject", e);
                 if e.aws_code() == Some("NoSuchKey") {
                     Ok(None)
                 } else {
@@ -325,7 +325,7 @@ impl LockBackend for S3Lock {
                     return Ok(None);
                 }
                 Err(e) => {
-                    let e = aws(self.describe(), "PutObject", &e);
+                    let e = aws(self.describe(), "PutObject", e);
                     if !matches!(
                         e.aws_code(),
                         Some("PreconditionFailed" | "ConditionalRequestConflict")
@@ -373,7 +373,7 @@ impl LockBackend for S3Lock {
                 Ok(())
             }
             Err(e) => {
-                let e = aws(self.describe(), "PutObject", &e);
+                let e = aws(self.describe(), "PutObject", e);
                 if matches!(e.aws_code(), Some("PreconditionFailed" | "NoSuchKey")) {
                     Err(Error::LockLost {
                         stack: info.stack.clone(),
@@ -409,7 +409,7 @@ impl LockBackend for S3Lock {
         match r {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = aws(self.describe(), "DeleteObject", &e);
+                let e = aws(self.describe(), "DeleteObject", e);
                 if matches!(e.aws_code(), Some("PreconditionFailed" | "NoSuchKey")) {
                     Ok(())
                 } else {

@@ -33,7 +33,7 @@ pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Resu
             );
         }
         if let Err(e) = req.send().await {
-            let e = aws(bucket, "CreateBucket", &e);
+            let e = aws(bucket, "CreateBucket", e);
             if e.aws_code() != Some("BucketAlreadyOwnedByYou") {
                 return Err(e);
             }
@@ -48,7 +48,7 @@ pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Resu
         )
         .send()
         .await
-        .map_err(|e| aws(bucket, "PutBucketVersioning", &e))?;
+        .map_err(|e| aws(bucket, "PutBucketVersioning", e))?;
     let rule = ServerSideEncryptionRule::builder()
         .apply_server_side_encryption_by_default(
             ServerSideEncryptionByDefault::builder()
@@ -67,7 +67,7 @@ pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Resu
         )
         .send()
         .await
-        .map_err(|e| aws(bucket, "PutBucketEncryption", &e))?;
+        .map_err(|e| aws(bucket, "PutBucketEncryption", e))?;
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(
@@ -80,13 +80,13 @@ pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Resu
         )
         .send()
         .await
-        .map_err(|e| aws(bucket, "PutPublicAccessBlock", &e))?;
+        .map_err(|e| aws(bucket, "PutPublicAccessBlock", e))?;
 
     let Some(table) = table else { return Ok(()) };
     let ddb = ctx.client(aws_sdk_dynamodb::Client::new);
     let described = ddb.describe_table().table_name(table).send().await;
     if let Err(e) = described {
-        let e = aws(table, "DescribeTable", &e);
+        let e = aws(table, "DescribeTable", e);
         if e.aws_code() != Some("ResourceNotFoundException") {
             return Err(e);
         }
@@ -112,7 +112,7 @@ pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Resu
             .send()
             .await;
         if let Err(e) = created {
-            let e = aws(table, "CreateTable", &e);
+            let e = aws(table, "CreateTable", e);
             if e.aws_code() != Some("ResourceInUseException") {
                 return Err(e);
             }
@@ -125,7 +125,7 @@ pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Resu
                 .table_name(table)
                 .send()
                 .await
-                .map_err(|e| skyforge_core::Error::aws(table, "DescribeTable", &e))?;
+                .map_err(|e| skyforge_core::Error::aws(table, "DescribeTable", e))?;
             Ok(match d.table().and_then(|t| t.table_status()) {
                 Some(TableStatus::Active) => Poll::Ready(()),
                 s => Poll::Pending(s.map(|s| s.as_str().to_string()).unwrap_or_default()),

@@ -110,11 +110,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn aws<E, R>(
     what: impl std::fmt::Display,
     op: &str,
-    e: &aws_sdk_s3::error::SdkError<E, R>,
+    e: aws_sdk_s3::error::SdkError<E, R>,
 ) -> Error
 where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     Error::Core(skyforge_core::Error::aws(what, op, e))
 }

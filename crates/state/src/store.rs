@@ -123,7 +123,7 @@ impl StateStore for S3Store {
         {
             Ok(o) => o,
             Err(e) => {
-                let e = aws(self.describe(), "GetObject", &e);
+                let e = aws(self.describe(), "GetObject", e);
                 return if e.aws_code() == Some("NoSuchKey") {
                     Ok(None)
                 } else {
@@ -161,7 +161,7 @@ impl StateStore for S3Store {
             .body(ByteStream::from(doc.to_bytes()))
             .send()
             .await
-            .map_err(|e| aws(self.describe(), "PutObject", &e))?;
+            .map_err(|e| aws(self.describe(), "PutObject", e))?;
         Ok(())
     }
 }

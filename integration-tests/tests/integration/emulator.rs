@@ -140,7 +140,7 @@ async fn an_injected_throttle_is_retried_and_succeeds() {
             .build(),
     );
     let err = no_retry.list_topics().send().await.unwrap_err();
-    let e = skyforge_core::Error::aws("sns", "ListTopics", &err);
+    let e = skyforge_core::Error::aws("sns", "ListTopics", err);
     assert_eq!(e.aws_code(), Some("Throttling"));
     assert!(e.is_transient());
     // The request id of a failed call travels with the error, for AWS support.
@@ -151,18 +151,17 @@ async fn an_injected_throttle_is_retried_and_succeeds() {
         .send()
         .await
         .unwrap_err();
-    let e = skyforge_core::Error::aws("secret.none", "DescribeSecret", &err);
+    let e = skyforge_core::Error::aws("secret.none", "DescribeSecret", err);
     assert!(!e.is_transient());
-    match &e {
-        skyforge_core::Error::Aws { request_id, .. } => {
-            let id = request_id.as_deref().expect("a request id");
-            assert!(
-                e.to_string().ends_with(&format!("(request id {id})")),
-                "{e}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
+    // The SDK error itself stays attached, at the end of the source chain.
+    let origin = std::error::Error::source(&e).expect("the origin as source");
+    let sdk = origin.source().expect("the SDK error");
+    assert!(sdk.to_string().contains("service error"), "{sdk}");
+    let id = e.request_id().expect("a request id");
+    assert!(
+        e.to_string().ends_with(&format!("(request id {id})")),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -813,6 +813,19 @@ async fn destroy_names_foreign_blockers_then_completes_once_they_are_gone() {
             .all(|f| f.message.contains(&eni) && f.message.contains("does not own")),
         "{err}"
     );
+    // The failure keeps the network crate's own error, with the blockers as data.
+    for f in failures {
+        let typed = f
+            .error
+            .as_deref()
+            .and_then(|e| e.area_error::<skyforge_network::Error>());
+        match typed {
+            Some(skyforge_network::Error::Blocked { blockers, .. }) => {
+                assert!(blockers.iter().any(|b| b.contains(&eni)), "{blockers:?}");
+            }
+            other => panic!("{}: {other:?}", f.resource),
+        }
+    }
     ec2.delete_network_interface()
         .network_interface_id(&eni)
         .send()

@@ -131,7 +131,7 @@ async fn a_replaced_group_drags_the_rules_referencing_it() {
         .send()
         .await
         .expect_err("a referenced group must not be deletable");
-    let code = skyforge_core::Error::aws("test", "DeleteSecurityGroup", &err);
+    let code = skyforge_core::Error::aws("test", "DeleteSecurityGroup", err);
     assert_eq!(code.aws_code(), Some("DependencyViolation"), "{code}");
 
     // A new description forces the app group's replacement; its own rules and the db group's

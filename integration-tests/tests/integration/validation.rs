@@ -15,7 +15,7 @@ async fn alb_on_a_bogus_subnet_is_rejected() {
         .send()
         .await
         .unwrap_err();
-    let e = Error::aws("elbv2:load-balancer.public", "CreateLoadBalancer", &err);
+    let e = Error::aws("elbv2:load-balancer.public", "CreateLoadBalancer", err);
     assert_eq!(e.aws_code(), Some("SubnetNotFound"), "{e}");
 }
 
@@ -31,7 +31,7 @@ async fn rds_subnet_group_on_a_bogus_subnet_is_rejected() {
         .send()
         .await
         .unwrap_err();
-    let e = Error::aws("rds:db-subnet-group.db", "CreateDBSubnetGroup", &err);
+    let e = Error::aws("rds:db-subnet-group.db", "CreateDBSubnetGroup", err);
     assert_eq!(e.aws_code(), Some("InvalidSubnet"), "{e}");
     assert!(
         e.to_string()

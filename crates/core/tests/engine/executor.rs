@@ -393,3 +393,20 @@ async fn plan_and_apply_futures_can_be_spawned() {
         .unwrap();
     assert_eq!(d.summary.destroy, 1);
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("area says {0}")]
+struct AreaError(u32);
+
+#[test]
+fn an_area_crates_error_keeps_its_type_inside_cores() {
+    let e: Error = Error::area(AreaError(7));
+    assert_eq!(e.to_string(), "area says 7");
+    assert_eq!(e.area_error::<AreaError>().map(|a| a.0), Some(7));
+    assert!(e.area_error::<std::fmt::Error>().is_none());
+    assert!(
+        Error::Config("x".into())
+            .area_error::<AreaError>()
+            .is_none()
+    );
+}

@@ -132,7 +132,7 @@ impl Cloud {
                 operation: "DeleteThing".into(),
                 code: "DependencyViolation".into(),
                 message: format!("{physical} is used by {}", users.join(", ")),
-                request_id: None,
+                origin: Default::default(),
             });
         }
         objs.remove(physical);
@@ -337,7 +337,7 @@ impl Resource for Fake {
                         operation: "CreateThing".into(),
                         code: "LimitExceeded".into(),
                         message: "scripted failure".into(),
-                        request_id: None,
+                        origin: Default::default(),
                     });
                 }
                 Ok(())

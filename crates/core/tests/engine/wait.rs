@@ -80,7 +80,7 @@ fn aws(code: &str) -> skyforge_core::Error {
         operation: "DescribeNatGateways".into(),
         code: code.into(),
         message: "scripted".into(),
-        request_id: None,
+        origin: Default::default(),
     }
 }
 
