@@ -70,6 +70,7 @@ mod flow_logs;
 mod gateway;
 mod owned;
 mod routing;
+mod rule;
 mod security;
 mod spec;
 mod subnet;

@@ -344,7 +344,7 @@ impl OwnedKind for Ec2Kind {
                 .await
             }
             KIND_GROUP => group(logical).delete(ctx, &obs, guard).await,
-            KIND_RULE => crate::security::revoke_rule(ctx, guard, &self.rid(owned), owned).await,
+            KIND_RULE => crate::rule::revoke_rule(ctx, guard, &self.rid(owned), owned).await,
             KIND_FLOW_LOG => {
                 crate::flow_logs::delete_flow_log(ctx, guard, &self.rid(owned), owned).await
             }
