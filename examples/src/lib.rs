@@ -187,20 +187,22 @@ fn write_outputs(opts: &Options, outputs: &serde_json::Value) -> Result<(), Erro
 
 /// The plan's refusals as the run's error (like `terraform plan` with `prevent_destroy`).
 fn refused(plan: &Plan) -> Result<(), Error> {
-    if !plan.is_refused() {
-        return Ok(());
+    if plan.is_refused() {
+        Err(refusal_error(&plan.refused))
+    } else {
+        Ok(())
     }
-    let names: Vec<String> = plan
-        .refused
-        .iter()
-        .map(|r| r.resource.to_string())
-        .collect();
-    Err(format!(
+}
+
+/// The error naming the refused resources and the flag that allows each.
+fn refusal_error(refusals: &[skyforge::core::Refusal]) -> Error {
+    let names: Vec<String> = refusals.iter().map(|r| r.resource.to_string()).collect();
+    format!(
         "the plan deletes or replaces {} resource(s) holding data; rerun with --allow-destroy for each one you mean to lose: {}",
         names.len(),
         names.join(", ")
     )
-    .into())
+    .into()
 }
 
 /// Plan and apply (or destroy) under one lock: the plan shown is the plan applied, and a second
@@ -222,16 +224,7 @@ async fn locked_run(
             match e {
                 // A refused plan stops before any call; say which flags would allow it.
                 skyforge::state::Error::Core(skyforge::core::Error::Protected { refusals }) => {
-                    format!(
-                        "{} protected change(s) refused; rerun with --allow-destroy for each one you mean to lose: {}",
-                        refusals.len(),
-                        refusals
-                            .iter()
-                            .map(|r| r.resource.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                    .into()
+                    refusal_error(&refusals)
                 }
                 other => other.into(),
             }

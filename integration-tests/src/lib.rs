@@ -143,3 +143,12 @@ pub fn calls_between(
         })
         .collect()
 }
+
+/// The changes of a plan, one `"<symbol> <kind>.<id>"` line each (`"-/+ security_group.app"`).
+pub fn changes(plan: &skyforge_core::Plan) -> Vec<String> {
+    plan.resources
+        .iter()
+        .filter(|r| r.action.is_change())
+        .map(|r| format!("{} {}", r.action.symbol(), r.id))
+        .collect()
+}

@@ -100,6 +100,16 @@ pub fn is_owned_by(observed: &Tags, env: &Environment) -> bool {
         .all(|(k, v)| observed.get(k) == Some(v))
 }
 
+/// The logical id a resource with tags `found` has in `env`'s stack, or `None` when it does not
+/// carry the stack's ownership tags (or has no logical id): what orphan listers keep.
+pub fn owned_logical_id(found: &Tags, env: &Environment) -> Option<String> {
+    if is_owned_by(found, env) {
+        found.get(LOGICAL_ID).cloned()
+    } else {
+        None
+    }
+}
+
 /// Refuse a resource found by its deterministic name that does not carry `env`'s ownership
 /// tags: it belongs to someone else, and skyforge must not adopt or change it.
 pub fn ensure_owned(

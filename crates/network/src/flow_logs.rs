@@ -780,7 +780,7 @@ impl NamedKind {
                 .tags()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default();
-            if let Some(l) = owned_logical(&t, ctx.env()) {
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
                 found.push(skyforge_core::Owned::new(
                     l,
                     g.log_group_name().unwrap_or_default(),
@@ -817,19 +817,11 @@ impl NamedKind {
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
-            if let Some(l) = owned_logical(&t, ctx.env()) {
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
                 found.push(skyforge_core::Owned::new(l, r.role_name()));
             }
         }
         Ok(found)
-    }
-}
-
-fn owned_logical(t: &Tags, env: &Environment) -> Option<String> {
-    if tags::is_owned_by(t, env) {
-        t.get(tags::LOGICAL_ID).cloned()
-    } else {
-        None
     }
 }
 

@@ -63,11 +63,7 @@ struct Ec2Kind(&'static str);
 
 /// The logical id of a resource with these tags, if it belongs to the context's stack.
 fn owned_logical(ctx: &Context, t: &[Tag]) -> Option<String> {
-    let t = ec2::from_ec2(t);
-    if !tags::is_owned_by(&t, ctx.env()) {
-        return None;
-    }
-    t.get(tags::LOGICAL_ID).cloned()
+    tags::owned_logical_id(&ec2::from_ec2(t), ctx.env())
 }
 
 /// A node standing for an orphan, for its `delete`: only its identity is used.

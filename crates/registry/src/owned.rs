@@ -84,10 +84,8 @@ impl OwnedKind for RepositoriesKind {
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
-            if tags::is_owned_by(&t, env)
-                && let Some(l) = t.get(tags::LOGICAL_ID)
-            {
-                found.push(Owned::new(l.clone(), name));
+            if let Some(l) = tags::owned_logical_id(&t, env) {
+                found.push(Owned::new(l, name));
             }
         }
         Ok(found)

@@ -22,14 +22,6 @@ pub fn register_kinds(stack: &mut Stack) {
     stack.own_kind(ParametersKind);
 }
 
-fn owned_logical(t: &Tags, ctx: &Context) -> Option<String> {
-    if tags::is_owned_by(t, ctx.env()) {
-        t.get(tags::LOGICAL_ID).cloned()
-    } else {
-        None
-    }
-}
-
 /// Secrets Manager secrets, listed by tag (every page); physical id: the ARN.
 struct SecretsKind;
 
@@ -65,7 +57,7 @@ impl OwnedKind for SecretsKind {
                     .iter()
                     .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
                     .collect();
-                Some(Owned::new(owned_logical(&t, ctx)?, s.arn()?))
+                Some(Owned::new(tags::owned_logical_id(&t, ctx.env())?, s.arn()?))
             })
             .collect())
     }
@@ -128,7 +120,7 @@ impl OwnedKind for ParametersKind {
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
-            if let Some(l) = owned_logical(&t, ctx) {
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
                 let secure = p.r#type() == Some(&aws_sdk_ssm::types::ParameterType::SecureString);
                 found.push(Owned::new(l, name).with("secure", secure.to_string()));
             }

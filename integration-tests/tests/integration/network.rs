@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use skyforge_core::{Action, ApplyReport, Environment, Error, Plan, ResourceId, Result, Stack};
-use skyforge_integration_tests::{TestStack, calls_between, ec2_copies, inventory};
+use skyforge_integration_tests::{TestStack, calls_between, changes, ec2_copies, inventory};
 use skyforge_network::{
     Azs, FlowLogs, Nat, Network, NetworkHandle, Peer, Protocol, Rule, SecurityGroup, Tier,
 };
@@ -115,14 +115,6 @@ async fn plan_apply(t: &TestStack, stack: &Stack) -> (Plan, ApplyReport) {
     let plan = stack.plan(&t.ctx).await.expect("plan");
     let report = stack.apply(&t.ctx, &plan).await.expect("apply");
     (plan, report)
-}
-
-fn changes(plan: &Plan) -> Vec<String> {
-    plan.resources
-        .iter()
-        .filter(|r| r.action.is_change())
-        .map(|r| format!("{} {}", r.action.symbol(), r.id))
-        .collect()
 }
 
 async fn destroy(t: &TestStack, stack: &Stack) -> Calls {

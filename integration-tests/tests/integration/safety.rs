@@ -4,7 +4,7 @@
 //! orphans, and adding a zone only creates.
 
 use skyforge_core::{Action, Environment, Plan, ReplaceOrder, ResourceId, Result, Stack};
-use skyforge_integration_tests::{TestStack, ec2_copies, inventory};
+use skyforge_integration_tests::{TestStack, changes, ec2_copies, inventory};
 use skyforge_network::{Azs, Nat, Network, Peer, Rule, SecurityGroup, Tier};
 
 /// What varies between the versions of the deployed spec.
@@ -78,14 +78,6 @@ fn build(env: Environment, s: &Spec) -> Result<Stack> {
             .build()?,
     );
     Ok(stack)
-}
-
-fn changes(plan: &Plan) -> Vec<String> {
-    plan.resources
-        .iter()
-        .filter(|r| r.action.is_change())
-        .map(|r| format!("{} {}", r.action.symbol(), r.id))
-        .collect()
 }
 
 /// Apply `s`, then check that planning it again finds nothing to do.
