@@ -467,6 +467,34 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
             ));
         }
     }
+    for g in rds
+        .describe_db_parameter_groups()
+        .send()
+        .await
+        .expect("DescribeDBParameterGroups")
+        .db_parameter_groups()
+    {
+        let Some(tg) = listed_item(
+            rds.list_tags_for_resource()
+                .resource_name(g.db_parameter_group_arn().unwrap_or_default())
+                .send()
+                .await,
+            "rds tags",
+        ) else {
+            continue;
+        };
+        if has(
+            tg.tag_list()
+                .iter()
+                .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+            &stack,
+        ) {
+            out.push(format!(
+                "rds:db-parameter-group {}",
+                g.db_parameter_group_name().unwrap_or_default()
+            ));
+        }
+    }
     for i in rds
         .describe_db_instances()
         .send()

@@ -143,6 +143,7 @@ pub(crate) fn as_run(action: Action) -> Action {
                 old: None,
                 new: fields.get(TRIGGER).cloned(),
                 forces_replacement: false,
+                note: None,
             },
         },
         _ => Action::NoOp,

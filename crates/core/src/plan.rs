@@ -131,6 +131,10 @@ pub struct FieldDiff {
     /// Whether this change forces the resource to be replaced.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
+    /// How AWS applies it, when that is not simply "now" (`at the next maintenance window,
+    /// with downtime`, `now, with a reboot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What apply will do to one resource.
@@ -430,16 +434,26 @@ impl Plan {
 
 fn write_fields<'a>(
     out: &mut String,
-    rows: impl Iterator<Item = (&'a str, &'a str, String, bool)>,
+    rows: impl Iterator<Item = (&'a str, &'a str, String, Option<String>)>,
 ) {
     let rows: Vec<_> = rows.collect();
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    for (sym, name, val, forces) in rows {
+    for (sym, name, val, comment) in rows {
         let _ = write!(out, "      {sym} {name:<width$} = {val}");
-        if forces {
-            out.push_str(" # forces replacement");
+        if let Some(c) = comment {
+            let _ = write!(out, " # {c}");
         }
         out.push('\n');
+    }
+}
+
+/// The comment after a changed field: whether it forces replacement, and how AWS applies it.
+fn diff_comment(d: &FieldDiff) -> Option<String> {
+    match (d.forces_replacement, &d.note) {
+        (true, Some(n)) => Some(format!("forces replacement; {n}")),
+        (true, None) => Some("forces replacement".into()),
+        (false, Some(n)) => Some(format!("applies {n}")),
+        (false, None) => None,
     }
 }
 
@@ -544,18 +558,18 @@ impl fmt::Display for Plan {
                         &mut out,
                         fields
                             .iter()
-                            .map(|(k, v)| ("+", k.as_str(), v.to_string(), false)),
+                            .map(|(k, v)| ("+", k.as_str(), v.to_string(), None)),
                     ),
                     Action::Update { diffs } | Action::Replace { diffs, .. } => write_fields(
                         &mut out,
                         diffs.iter().map(|d| {
                             let (sym, val) = render_diff(d);
-                            (sym, d.field.as_str(), val, d.forces_replacement)
+                            (sym, d.field.as_str(), val, diff_comment(d))
                         }),
                     ),
                     Action::Run { trigger } => {
                         let (sym, val) = render_diff(trigger);
-                        write_fields(&mut out, std::iter::once((sym, "trigger", val, false)));
+                        write_fields(&mut out, std::iter::once((sym, "trigger", val, None)));
                     }
                     Action::Delete | Action::NoOp => {}
                 }

@@ -275,6 +275,7 @@ pub fn diff_fields(desired: &Fields, observed: &Observed) -> Action {
                 old: old.cloned(),
                 new: Some(f.value.clone()),
                 forces_replacement: f.force_new,
+                note: None,
             });
         }
     }
@@ -356,6 +357,41 @@ impl Guard {
             .after_mutation(&self.resource, operation, r.is_ok())
             .await?;
         r
+    }
+
+    /// [`Guard::call`] for an SDK request whose output is not needed: its error becomes
+    /// [`Error::aws`] for this resource, and the AWS error codes in `done_if` count as success
+    /// (`NotFound` on a delete, `AlreadyExists` on a create retried after a crash).
+    pub async fn send<O, E, R, Fut>(
+        &self,
+        operation: &str,
+        done_if: &[&str],
+        request: Fut,
+    ) -> Result<()>
+    where
+        Fut: std::future::Future<
+                Output = std::result::Result<
+                    O,
+                    aws_smithy_runtime_api::client::result::SdkError<E, R>,
+                >,
+            >,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let rid = self.resource.clone();
+        let r = self
+            .call(operation, async {
+                request
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Error::aws(&rid, operation, e))
+            })
+            .await;
+        crate::error::ok_if_aws_code(r, done_if)
     }
 }
 

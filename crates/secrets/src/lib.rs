@@ -61,9 +61,9 @@ pub use parameter::{
     KIND_PARAMETER, Parameter, ParameterHandle, ParameterSpec, ParameterSpecBuilder,
     ParameterValue, Tier,
 };
-pub use refs::{SecretKind, SecretRef, read_policy_statements};
+pub use refs::{SecretKind, SecretRef, read_policy_statements, read_secret};
 pub use secret::{
     KIND_SECRET, ROTATION_TAG, Rotation, Secret, SecretHandle, SecretSpec, SecretSpecBuilder,
     SecretValue,
 };
-pub use value::{Generator, SecretString, Source};
+pub use value::{Generator, SecretString, Source, Template};

@@ -14,14 +14,15 @@ use skyforge_core::{
 use typed_builder::TypedBuilder;
 
 use crate::refs::{SecretKind, SecretRef};
-use crate::secret::{ROTATION_TAG, generate, observed_rotation};
+use crate::secret::{ROTATION_TAG, effective_rotation, observed_rotation};
+use crate::value::Resolver;
 use crate::value::{SecretString, Source};
 
 /// Resource kind `ssm_parameter`.
 pub const KIND_PARAMETER: &str = "ssm_parameter";
 
 /// A parameter's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ParameterValue {
     /// A `String` parameter: configuration, shown in plans and updated when it changes.
     Plain(String),
@@ -241,19 +242,39 @@ impl ParameterNode {
     fn secure(&self) -> bool {
         matches!(self.spec.value, ParameterValue::Secure(_))
     }
-    fn desired_tags(&self, env: &Environment) -> Tags {
+    fn desired_tags(&self, env: &Environment, rotation: &str) -> Tags {
         let mut t = tags::resource_tags(env, &self.logical);
         if self.secure() {
-            t.insert(ROTATION_TAG.into(), self.spec.rotation.clone());
+            t.insert(ROTATION_TAG.into(), rotation.to_string());
         }
         t
     }
-    async fn value(&self, ctx: &Context) -> Result<SecretString> {
+    /// The rotation token for these inputs (see [`effective_rotation`]).
+    fn rotation(&self, inputs: &Inputs) -> Option<String> {
+        match &self.spec.value {
+            ParameterValue::Plain(_) => Some(self.spec.rotation.clone()),
+            ParameterValue::Secure(s) => {
+                effective_rotation(&self.spec.rotation, s.fingerprint(inputs))
+            }
+        }
+    }
+    fn rotation_now(&self, inputs: &Inputs) -> Result<String> {
+        self.rotation(inputs).ok_or_else(|| Error::Resource {
+            resource: self.id().to_string(),
+            message: "an input of the composed value is not known at apply time".into(),
+        })
+    }
+    async fn value(&self, ctx: &Context, inputs: &Inputs) -> Result<SecretString> {
         let rid = self.id();
         let field = format!("parameter.{}.value", self.spec.key);
+        let r = Resolver {
+            ctx,
+            rid: &rid,
+            inputs,
+        };
         let v = match &self.spec.value {
             ParameterValue::Plain(v) => SecretString::new(v.clone()),
-            ParameterValue::Secure(s) => s.resolve(&field, |g| generate(ctx, &rid, g)).await?,
+            ParameterValue::Secure(s) => s.resolve(&field, &r).await?,
         };
         if v.expose().len() > self.spec.tier.max_bytes() {
             return Err(Error::validation(
@@ -282,12 +303,13 @@ impl ParameterNode {
         guard: &Guard,
         value: &SecretString,
         overwrite: bool,
+        rotation: &str,
     ) -> Result<()> {
         let rid = self.id();
         let ssm = client(ctx);
         let name = self.name(ctx.env());
         let tags = (!overwrite).then(|| {
-            self.desired_tags(ctx.env())
+            self.desired_tags(ctx.env(), rotation)
                 .iter()
                 .filter_map(|(k, v)| {
                     aws_sdk_ssm::types::Tag::builder()
@@ -333,13 +355,20 @@ impl Resource for ParameterNode {
     fn service(&self) -> &'static str {
         "ssm"
     }
+    fn dependencies(&self) -> Vec<NodeId> {
+        match &self.spec.value {
+            ParameterValue::Plain(_) => Vec::new(),
+            ParameterValue::Secure(s) => s.dependencies(),
+        }
+    }
     fn validate(&self, env: &Environment) -> Result<()> {
         check_path(
             &format!("parameter.{}.path", self.spec.key),
             &self.name(env),
         )
     }
-    fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
+    fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields {
+        let rotation = self.rotation(inputs);
         let mut f = Fields::new();
         f.insert(
             "name".into(),
@@ -355,9 +384,10 @@ impl Resource for ParameterNode {
         );
         let value = match &self.spec.value {
             ParameterValue::Plain(v) => Value::str(v),
-            ParameterValue::Secure(_) => {
-                Value::sensitive(&format!("rotation:{}", self.spec.rotation))
-            }
+            ParameterValue::Secure(_) => match &rotation {
+                Some(r) => Value::sensitive(&format!("rotation:{r}")),
+                None => Value::Unknown,
+            },
         };
         f.insert("value".into(), Field::new(value));
         f.insert(
@@ -376,7 +406,11 @@ impl Resource for ParameterNode {
                 )),
             );
         }
-        f.insert("tags".into(), Field::new(Value::of(self.desired_tags(env))));
+        let tags = match &rotation {
+            Some(r) => Value::of(self.desired_tags(env, r)),
+            None => Value::Unknown,
+        };
+        f.insert("tags".into(), Field::new(tags));
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
@@ -463,7 +497,10 @@ impl Resource for ParameterNode {
         }
         o.fields.insert(
             "tags".into(),
-            Value::of(tags::managed_view(&self.desired_tags(ctx.env()), &found)),
+            Value::of(tags::managed_view(
+                &self.desired_tags(ctx.env(), ""),
+                &found,
+            )),
         );
         o.outputs
             .insert("arn".into(), p.arn().unwrap_or_default().into());
@@ -472,8 +509,9 @@ impl Resource for ParameterNode {
         Ok(Some(o))
     }
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
-        let value = self.value(ctx).await?;
-        let r = self.put(ctx, guard, &value, false).await;
+        let value = self.value(ctx, inputs).await?;
+        let rotation = self.rotation_now(inputs)?;
+        let r = self.put(ctx, guard, &value, false, &rotation).await;
         // A retried create after a crash: observe decides whose it is.
         skyforge_core::ok_if_aws_code(r, &["ParameterAlreadyExists"])?;
         self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
@@ -493,21 +531,22 @@ impl Resource for ParameterNode {
         guard: &Guard,
     ) -> Result<Observed> {
         let name = observed.physical_id.clone();
+        let rotation = self.rotation_now(inputs)?;
         let observed_rotation = observed_rotation(observed);
-        let rotate = self.secure() && observed_rotation.as_deref() != Some(&self.spec.rotation);
+        let rotate = self.secure() && observed_rotation.as_deref() != Some(rotation.as_str());
         let rewrite = diffs.iter().any(|d| d.field != "tags") || rotate;
         if rewrite {
             // A SecureString keeps its value unless rotated: PutParameter needs the value, so
             // the current one is written back.
             let value = if !self.secure() || rotate || !observed.fields.contains_key("value") {
-                self.value(ctx).await?
+                self.value(ctx, inputs).await?
             } else {
                 self.current_value(ctx, &name).await?
             };
-            self.put(ctx, guard, &value, true).await?;
+            self.put(ctx, guard, &value, true, &rotation).await?;
         }
         if diffs.iter().any(|d| d.field == "tags") {
-            let desired = self.desired_tags(ctx.env());
+            let desired = self.desired_tags(ctx.env(), &rotation);
             let current: Tags = tags::from_field(observed.fields.get("tags"));
             let d = tags::diff_tags(&desired, &current);
             let ssm = client(ctx);

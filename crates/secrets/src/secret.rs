@@ -15,7 +15,7 @@ use skyforge_core::{
 use typed_builder::TypedBuilder;
 
 use crate::refs::{SecretKind, SecretRef};
-use crate::value::{Generator, SecretString, Source};
+use crate::value::{Generator, Resolver, SecretString, Source};
 
 /// Resource kind `secret`.
 pub const KIND_SECRET: &str = "secret";
@@ -24,7 +24,7 @@ pub const KIND_SECRET: &str = "secret";
 pub const ROTATION_TAG: &str = "skyforge:rotation";
 
 /// The value of a secret: one string, or a JSON object of named values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SecretValue {
     /// One value.
     Single(Source),
@@ -41,6 +41,38 @@ impl SecretValue {
     pub fn json<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Source)>) -> SecretValue {
         SecretValue::Json(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
+}
+
+impl SecretValue {
+    fn sources(&self) -> Vec<(Option<&str>, &Source)> {
+        match self {
+            SecretValue::Single(s) => vec![(None, s)],
+            SecretValue::Json(m) => m.iter().map(|(k, s)| (Some(k.as_str()), s)).collect(),
+        }
+    }
+    /// See [`Source::fingerprint`]; empty when nothing can change after creation.
+    fn fingerprint(&self, inputs: &Inputs) -> Option<String> {
+        let mut parts = Vec::new();
+        for (k, s) in self.sources() {
+            let f = s.fingerprint(inputs)?;
+            if !f.is_empty() {
+                parts.push(format!("{}={f}", k.unwrap_or("")));
+            }
+        }
+        Some(parts.join(";"))
+    }
+}
+
+/// The rotation token a value is written under: the user's token, plus a digest of what a
+/// composed value was made from (an endpoint, another secret's version) so that a change of
+/// those writes it again. `None` while one of them is unknown.
+pub(crate) fn effective_rotation(rotation: &str, fingerprint: Option<String>) -> Option<String> {
+    let f = fingerprint?;
+    Some(if f.is_empty() {
+        rotation.to_string()
+    } else {
+        format!("{rotation}+{}", naming::short_hash(&[&f]))
+    })
 }
 
 impl From<Source> for SecretValue {
@@ -316,23 +348,40 @@ impl SecretNode {
         })
     }
 
-    fn desired_tags(&self, env: &Environment) -> Tags {
+    fn desired_tags(&self, env: &Environment, rotation: &str) -> Tags {
         let mut t = tags::resource_tags(env, &self.spec.logical_id);
-        t.insert(ROTATION_TAG.into(), self.spec.rotation.clone());
+        t.insert(ROTATION_TAG.into(), rotation.to_string());
         t
     }
 
-    async fn value(&self, ctx: &Context) -> Result<SecretString> {
+    /// The rotation token for these inputs (see [`effective_rotation`]).
+    fn rotation(&self, inputs: &Inputs) -> Option<String> {
+        effective_rotation(&self.spec.rotation, self.spec.value.fingerprint(inputs))
+    }
+
+    /// The rotation token at apply time, when every input must be known.
+    fn rotation_now(&self, inputs: &Inputs) -> Result<String> {
+        self.rotation(inputs).ok_or_else(|| Error::Resource {
+            resource: self.id().to_string(),
+            message: "an input of the composed value is not known at apply time".into(),
+        })
+    }
+
+    async fn value(&self, ctx: &Context, inputs: &Inputs) -> Result<SecretString> {
         let rid = self.id();
+        let r = Resolver {
+            ctx,
+            rid: &rid,
+            inputs,
+        };
         let field = format!("secret.{}.value", self.spec.logical_id);
         match &self.spec.value {
-            SecretValue::Single(s) => s.resolve(&field, |g| generate(ctx, &rid, g)).await,
+            SecretValue::Single(s) => s.resolve(&field, &r).await,
             SecretValue::Json(map) => {
                 let mut obj = serde_json::Map::new();
                 for (k, s) in map {
-                    let v = s
-                        .resolve(&format!("{field}.{k}"), |g| generate(ctx, &rid, g))
-                        .await?;
+                    let f = format!("{field}.{k}");
+                    let v = s.resolve(&f, &r).await?;
                     obj.insert(k.clone(), serde_json::Value::String(v.expose().to_string()));
                 }
                 Ok(SecretString::new(
@@ -342,9 +391,19 @@ impl SecretNode {
         }
     }
 
-    async fn put_value(&self, ctx: &Context, guard: &Guard, secret_id: &str) -> Result<()> {
-        let value = self.value(ctx).await?;
-        let token = version_token(ctx.env(), &self.spec.logical_id, &self.spec.rotation);
+    async fn put_value(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        guard: &Guard,
+        secret_id: &str,
+    ) -> Result<()> {
+        let value = self.value(ctx, inputs).await?;
+        let token = version_token(
+            ctx.env(),
+            &self.spec.logical_id,
+            &self.rotation_now(inputs)?,
+        );
         let sm = client(ctx);
         let rid = self.id();
         guard
@@ -405,8 +464,9 @@ impl SecretNode {
         guard: &Guard,
         secret_id: &str,
         observed: Option<&Value>,
+        rotation: &str,
     ) -> Result<()> {
-        let desired = self.desired_tags(ctx.env());
+        let desired = self.desired_tags(ctx.env(), rotation);
         let current: Tags = tags::from_field(observed);
         let d = tags::diff_tags(&desired, &current);
         let sm = client(ctx);
@@ -482,6 +542,18 @@ impl Resource for SecretNode {
     fn service(&self) -> &'static str {
         "secretsmanager"
     }
+    fn dependencies(&self) -> Vec<NodeId> {
+        let mut d: Vec<NodeId> = self
+            .spec
+            .value
+            .sources()
+            .into_iter()
+            .flat_map(|(_, s)| s.dependencies())
+            .collect();
+        d.sort();
+        d.dedup();
+        d
+    }
     fn validate(&self, env: &Environment) -> Result<()> {
         let name = self.name(env);
         if !valid_secret_name(&name) {
@@ -507,7 +579,8 @@ impl Resource for SecretNode {
             Vec::new()
         }
     }
-    fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
+    fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields {
+        let rotation = self.rotation(inputs);
         let mut f = Fields::new();
         f.insert(
             "name".into(),
@@ -522,20 +595,17 @@ impl Resource for SecretNode {
             Field::new(Value::of(self.spec.kms_key_id.clone())),
         );
         // Presence only: an existing value is never compared, so never overwritten.
+        let known =
+            |v: &dyn Fn(&str) -> Value| rotation.as_deref().map(v).unwrap_or(Value::Unknown);
         f.insert(
             "value".into(),
-            Field::new(Value::sensitive(&format!(
-                "rotation:{}",
-                self.spec.rotation
-            ))),
+            Field::new(known(&|r| Value::sensitive(&format!("rotation:{r}")))),
         );
         f.insert(
             "version_id".into(),
-            Field::new(Value::str(version_token(
-                env,
-                &self.spec.logical_id,
-                &self.spec.rotation,
-            )))
+            Field::new(known(&|r| {
+                Value::str(version_token(env, &self.spec.logical_id, r))
+            }))
             .ignore_drift(),
         );
         f.insert(
@@ -544,7 +614,10 @@ impl Resource for SecretNode {
                 |r| serde_json::json!({"lambda_arn": r.lambda_arn, "schedule": r.schedule}),
             ))),
         );
-        f.insert("tags".into(), Field::new(Value::of(self.desired_tags(env))));
+        f.insert(
+            "tags".into(),
+            Field::new(known(&|r| Value::of(self.desired_tags(env, r)))),
+        );
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
@@ -604,7 +677,10 @@ impl Resource for SecretNode {
             .insert("rotation_schedule".into(), Value::of(schedule));
         o.fields.insert(
             "tags".into(),
-            Value::of(tags::managed_view(&self.desired_tags(ctx.env()), &found)),
+            Value::of(tags::managed_view(
+                &self.desired_tags(ctx.env(), ""),
+                &found,
+            )),
         );
         o.outputs
             .insert("arn".into(), d.arn().unwrap_or_default().into());
@@ -647,8 +723,9 @@ impl Resource for SecretNode {
                 _ => Ok(observed),
             };
         }
-        let value = self.value(ctx).await?;
-        let token = version_token(ctx.env(), &self.spec.logical_id, &self.spec.rotation);
+        let value = self.value(ctx, inputs).await?;
+        let rotation = self.rotation_now(inputs)?;
+        let token = version_token(ctx.env(), &self.spec.logical_id, &rotation);
         let created = guard
             .call("CreateSecret", async {
                 sm.create_secret()
@@ -658,7 +735,7 @@ impl Resource for SecretNode {
                     .secret_string(value.expose())
                     .client_request_token(token)
                     .set_tags(Some(
-                        self.desired_tags(ctx.env())
+                        self.desired_tags(ctx.env(), &rotation)
                             .iter()
                             .map(|(k, v)| Tag::builder().key(k).value(v).build())
                             .collect(),
@@ -708,16 +785,17 @@ impl Resource for SecretNode {
                 })
                 .await?;
         }
+        let rotation = self.rotation_now(inputs)?;
         let observed_rotation = observed_rotation(observed);
-        let rotate = observed_rotation.as_deref() != Some(self.spec.rotation.as_str());
+        let rotate = observed_rotation.as_deref() != Some(rotation.as_str());
         if changed("value") || (changed("tags") && rotate) {
-            self.put_value(ctx, guard, &id).await?;
+            self.put_value(ctx, inputs, guard, &id).await?;
         }
         if changed("rotation_schedule") {
             self.set_rotation(ctx, guard, &id).await?;
         }
         if changed("tags") {
-            self.sync_tags(ctx, guard, &id, observed.fields.get("tags"))
+            self.sync_tags(ctx, guard, &id, observed.fields.get("tags"), &rotation)
                 .await?;
         }
         self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {

@@ -1,9 +1,13 @@
 //! Secret values and where they come from. A value lives in memory only: it has no `Display`,
 //! its `Debug` is redacted, and it never enters a plan, an output, an error or a log.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use skyforge_core::{Error, Result};
+use futures::future::BoxFuture;
+use skyforge_core::{Context, Error, Input, Inputs, NodeId, ResourceId, Result};
+
+use crate::refs::SecretRef;
 
 /// A secret value in memory.
 #[derive(Clone, PartialEq, Eq)]
@@ -110,7 +114,7 @@ impl Generator {
 }
 
 /// Where a value comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// Generated when the secret is created (and when its rotation token changes).
     Generated(Generator),
@@ -120,6 +124,121 @@ pub enum Source {
     File(PathBuf),
     /// Given in the code (tests; prefer the other sources).
     Value(SecretString),
+    /// A value that is not secret itself, part of a composed secret: a literal (a user name) or
+    /// another node's output (a database endpoint). A change of it writes the secret again.
+    Plain(Input<String>),
+    /// Another secret's value, or one key of a JSON secret, read at apply time. A new version
+    /// of that secret writes this one again.
+    Secret(SecretRef),
+    /// Text with `{name}` placeholders, each filled from another source at apply time
+    /// (`postgres://{username}:{password}@{host}:{port}/{dbname}`).
+    Template(Template),
+}
+
+/// Text with `{name}` placeholders and the source of each; see [`Source::Template`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    text: String,
+    /// name -> (source, percent-encode it)
+    parts: BTreeMap<String, (Source, bool)>,
+}
+
+impl Template {
+    /// Text with `{name}` placeholders.
+    pub fn new(text: impl Into<String>) -> Template {
+        Template {
+            text: text.into(),
+            parts: BTreeMap::new(),
+        }
+    }
+    /// Fill `{name}` with `source` as it is.
+    pub fn part(mut self, name: impl Into<String>, source: Source) -> Template {
+        self.parts.insert(name.into(), (source, false));
+        self
+    }
+    /// Fill `{name}` with `source` percent-encoded for a URL's user, password or path.
+    pub fn url_part(mut self, name: impl Into<String>, source: Source) -> Template {
+        self.parts.insert(name.into(), (source, true));
+        self
+    }
+    fn placeholders(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = self.text.as_str();
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else { break };
+            out.push(after[..close].to_string());
+            rest = &after[close + 1..];
+        }
+        out
+    }
+    /// The text with every placeholder replaced, in one pass (a value is never re-read).
+    fn fill(&self, values: &BTreeMap<&str, String>) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut rest = self.text.as_str();
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after
+                .find('}')
+                .and_then(|c| Some((c, values.get(&after[..c])?)))
+            {
+                Some((close, v)) => {
+                    out.push_str(v);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+    fn validate(&self, field: &str) -> Result<()> {
+        let used = self.placeholders();
+        for name in &used {
+            if !self.parts.contains_key(name) {
+                return Err(Error::validation(
+                    field.to_string(),
+                    format!("{{{name}}}"),
+                    "every placeholder of a template needs a part",
+                ));
+            }
+        }
+        for (name, (source, _)) in &self.parts {
+            if !used.contains(name) {
+                return Err(Error::validation(
+                    format!("{field}.{name}"),
+                    name,
+                    "a part the template text does not use",
+                ));
+            }
+            source.validate(&format!("{field}.{name}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Percent-encode everything but RFC 3986's unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What resolving a source at apply time needs.
+pub(crate) struct Resolver<'a> {
+    pub(crate) ctx: &'a Context,
+    pub(crate) rid: &'a ResourceId,
+    pub(crate) inputs: &'a Inputs,
 }
 
 impl Source {
@@ -138,6 +257,54 @@ impl Source {
     /// A literal value.
     pub fn value(v: impl Into<String>) -> Source {
         Source::Value(SecretString::new(v))
+    }
+    /// A literal that is not secret (a user name, an engine) in a composed secret.
+    pub fn plain(v: impl Into<String>) -> Source {
+        Source::Plain(Input::Value(v.into()))
+    }
+    /// Another node's output (an endpoint) in a composed secret.
+    pub fn output(r: impl Into<Input<String>>) -> Source {
+        Source::Plain(r.into())
+    }
+    /// Another secret's value or key.
+    pub fn secret(r: SecretRef) -> Source {
+        Source::Secret(r)
+    }
+    /// A template.
+    pub fn template(t: Template) -> Source {
+        Source::Template(t)
+    }
+
+    /// The nodes this source reads at apply time.
+    pub(crate) fn dependencies(&self) -> Vec<NodeId> {
+        match self {
+            Source::Plain(i) => i.dependency().into_iter().collect(),
+            Source::Secret(r) => vec![r.node()],
+            Source::Template(t) => t
+                .parts
+                .values()
+                .flat_map(|(s, _)| s.dependencies())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What the value depends on that can change after creation: the plain inputs and the
+    /// versions of the secrets read. Empty for a source resolved once (generated, env, file);
+    /// `None` while an input is not known (its node is still to be created).
+    pub(crate) fn fingerprint(&self, inputs: &Inputs) -> Option<String> {
+        match self {
+            Source::Plain(i) => i.resolve(inputs),
+            Source::Secret(r) => inputs.get(&r.version()).map(|v| v.to_string()),
+            Source::Template(t) => {
+                let mut parts = Vec::new();
+                for (name, (s, _)) in &t.parts {
+                    parts.push(format!("{name}={}", s.fingerprint(inputs)?));
+                }
+                Some(parts.join(";"))
+            }
+            _ => Some(String::new()),
+        }
     }
 
     pub(crate) fn validate(&self, field: &str) -> Result<()> {
@@ -179,17 +346,38 @@ impl Source {
                     Ok(())
                 }
             }
+            Source::Plain(Input::Value(v)) if v.is_empty() => Err(Error::validation(
+                field.to_string(),
+                "",
+                "a plain part cannot be empty",
+            )),
+            Source::Plain(_) | Source::Secret(_) => Ok(()),
+            Source::Template(t) => t.validate(field),
         }
     }
 
-    /// The value, read now; `generate` makes generated ones. Errors never carry the value.
-    pub(crate) async fn resolve<F, Fut>(&self, field: &str, generate: F) -> Result<SecretString>
-    where
-        F: FnOnce(Generator) -> Fut,
-        Fut: std::future::Future<Output = Result<SecretString>>,
-    {
-        let v = match self {
-            Source::Generated(g) => generate(g.clone()).await?,
+    /// The value, read now (generated ones are generated). Errors never carry the value.
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        field: &'a str,
+        r: &'a Resolver<'a>,
+    ) -> BoxFuture<'a, Result<SecretString>> {
+        Box::pin(async move {
+            let v = self.read(field, r).await?;
+            if v.expose().is_empty() {
+                return Err(Error::validation(
+                    field.to_string(),
+                    "(sensitive)",
+                    "the secret value is empty",
+                ));
+            }
+            Ok(v)
+        })
+    }
+
+    async fn read(&self, field: &str, r: &Resolver<'_>) -> Result<SecretString> {
+        Ok(match self {
+            Source::Generated(g) => crate::secret::generate(r.ctx, r.rid, g.clone()).await?,
             Source::Env(var) => SecretString::new(std::env::var(var).map_err(|_| {
                 Error::validation(
                     field.to_string(),
@@ -208,14 +396,26 @@ impl Source {
                 SecretString::new(text.strip_suffix('\n').unwrap_or(&text).to_string())
             }
             Source::Value(v) => v.clone(),
-        };
-        if v.expose().is_empty() {
-            return Err(Error::validation(
-                field.to_string(),
-                "(sensitive)",
-                "the secret value is empty",
-            ));
-        }
-        Ok(v)
+            Source::Plain(i) => {
+                SecretString::new(i.resolve(r.inputs).ok_or_else(|| Error::Resource {
+                    resource: r.rid.to_string(),
+                    message: format!("{field} is not known at apply time"),
+                })?)
+            }
+            Source::Secret(s) => crate::refs::read_secret(r.ctx, r.rid, s, r.inputs).await?,
+            Source::Template(t) => {
+                let mut values = BTreeMap::new();
+                for (name, (s, encode)) in &t.parts {
+                    let v = s.resolve(&format!("{field}.{name}"), r).await?;
+                    let v = if *encode {
+                        percent_encode(v.expose())
+                    } else {
+                        v.expose().to_string()
+                    };
+                    values.insert(name.as_str(), v);
+                }
+                SecretString::new(t.fill(&values))
+            }
+        })
     }
 }

@@ -29,3 +29,7 @@ pub use skyforge_registry as registry;
 /// Locks, the state document and journaled runs (feature `state`).
 #[cfg(feature = "state")]
 pub use skyforge_state as state;
+
+/// RDS for PostgreSQL: instance, groups, credentials and `DATABASE_URL` (feature `database`).
+#[cfg(feature = "database")]
+pub use skyforge_database as database;

@@ -5,6 +5,7 @@ from . import state
 # kind -> list of (state, seconds) phases before the final state.
 CREATE_PHASES = {
     "rds": [("creating", 420.0), ("backing-up", 60.0)],
+    "rds-modify": [("modifying", 120.0)],
     "cache-cluster": [("creating", 360.0)],
     "replication-group": [("creating", 420.0)],
     "nat": [("pending", 90.0)],

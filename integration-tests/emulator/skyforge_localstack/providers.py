@@ -10,6 +10,7 @@ from localstack.services.moto import MotoFallbackDispatcher, call_moto
 from localstack.services.plugins import Service, aws_provider
 
 from . import latency, state
+from . import rds as rds_model
 
 
 def _app(context) -> str:
@@ -52,48 +53,6 @@ def _check_security_groups(context, group_ids, code, status=400):
 # ---------------------------------------------------------------- RDS
 
 
-def _rds_create(context, request):
-    resp = call_moto(context)
-    inst = resp.get("DBInstance") or {}
-    rid = inst.get("DBInstanceIdentifier") or request.get("DBInstanceIdentifier")
-    latency.born("rds", rid, _app(context))
-    phase, _ = latency.create_phase("rds", rid)
-    if phase:
-        inst["DBInstanceStatus"] = phase
-        inst.pop("Endpoint", None)
-    return resp
-
-
-def _rds_describe(context, request):
-    rid = request.get("DBInstanceIdentifier")
-    dying = latency.still_dying("rds")
-    try:
-        resp = call_moto(context)
-    except ServiceException:
-        if rid and rid in dying:
-            return {"DBInstances": [dying[rid]]}
-        raise
-    for inst in resp.get("DBInstances", []):
-        phase, _ = latency.create_phase("rds", inst.get("DBInstanceIdentifier"))
-        if phase:
-            inst["DBInstanceStatus"] = phase
-            inst.pop("Endpoint", None)
-    if not rid:
-        present = {i.get("DBInstanceIdentifier") for i in resp.get("DBInstances", [])}
-        resp.setdefault("DBInstances", []).extend(s for k, s in dying.items() if k not in present)
-    return resp
-
-
-def _rds_delete(context, request):
-    resp = call_moto(context)
-    inst = resp.get("DBInstance") or {}
-    snap = copy.deepcopy(inst)
-    snap["DBInstanceStatus"] = "deleting"
-    snap.pop("Endpoint", None)
-    latency.dying("rds", inst.get("DBInstanceIdentifier") or request.get("DBInstanceIdentifier"), _app(context), snap)
-    return resp
-
-
 def _rds_create_subnet_group(context, request):
     _check_subnets(context, request.get("SubnetIds"), "InvalidSubnet")
     return call_moto(context)
@@ -105,9 +64,15 @@ def rds():
         "rds",
         {
             "CreateDBSubnetGroup": _rds_create_subnet_group,
-            "CreateDBInstance": _rds_create,
-            "DescribeDBInstances": _rds_describe,
-            "DeleteDBInstance": _rds_delete,
+            "DeleteDBSubnetGroup": rds_model.delete_subnet_group,
+            "CreateDBInstance": lambda c, r: rds_model.create(c, r, _check_security_groups),
+            "ModifyDBInstance": lambda c, r: rds_model.modify(c, r, _check_security_groups),
+            "DescribeDBInstances": rds_model.describe,
+            "DeleteDBInstance": rds_model.delete,
+            "RebootDBInstance": rds_model.reboot,
+            "CreateDBParameterGroup": rds_model.create_parameter_group,
+            "ModifyDBParameterGroup": rds_model.modify_parameter_group,
+            "DeleteDBParameterGroup": rds_model.delete_parameter_group,
         },
     )
 

@@ -1,6 +1,8 @@
 //! The integration suite: one binary, run against `AWS_ENDPOINT_URL` (the project's LocalStack
 //! harness by default). It fails, loudly, when the endpoint does not answer.
 
+mod database;
+mod database_checks;
 mod emulator;
 mod network;
 mod safety;

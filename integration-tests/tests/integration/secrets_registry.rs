@@ -1,10 +1,6 @@
 //! skyforge-secrets and skyforge-registry against the emulator.
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use skyforge_core::{Action, Error, ResourceId, Stack};
-use skyforge_integration_tests::{TestStack, calls_between, inventory};
+use skyforge_integration_tests::{Capture, TestStack, calls_between, inventory};
 use skyforge_registry::{Lifecycle, Repository};
 use skyforge_secrets::{Generator, Parameter, ParameterValue, Secret, SecretValue, Source};
 
@@ -239,20 +235,6 @@ async fn repositories_converge_repair_lifecycle_drift_and_destroy() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// Collects everything the tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_canary_secret_value_appears_in_no_plan_output_error_or_log() {
     let t = TestStack::new().await;
@@ -327,7 +309,7 @@ async fn a_canary_secret_value_appears_in_no_plan_output_error_or_log() {
     let d = rotated.plan_destroy(&t.ctx).await.unwrap();
     rotated.apply(&t.ctx, &d).await.unwrap();
     drop(_log);
-    let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).to_string();
+    let log = capture.text();
     assert!(
         log.len() > 1000,
         "tracing captured too little: {} bytes",

@@ -305,12 +305,33 @@ impl<'a> Run<'a> {
         let a = &self.planned[i].action;
         match phase {
             Phase::Destroy => {
-                matches!(a, Action::Delete)
+                (matches!(a, Action::Delete) && !self.retired_copy(i))
                     || self.order_of(i) == Some(ReplaceOrder::DestroyBeforeCreate)
             }
             Phase::Converge | Phase::Ready => matches!(self.items[i], Item::Node(_)),
-            Phase::Retire => self.order_of(i) == Some(ReplaceOrder::CreateBeforeDestroy),
+            Phase::Retire => {
+                self.order_of(i) == Some(ReplaceOrder::CreateBeforeDestroy) || self.retired_copy(i)
+            }
         }
+    }
+
+    /// A second copy (`logical#physical`) of a declared create-before-destroy resource: the copy
+    /// a crashed or failed replacement left behind. Its dependents may still use it until they
+    /// converge on the current copy, so it is deleted after them, like a replaced old copy.
+    fn retired_copy(&self, i: usize) -> bool {
+        let Item::Orphan(..) = self.items[i] else {
+            return false;
+        };
+        let id = &self.ids[i];
+        let Some((logical, _)) = id.logical_id.split_once('#') else {
+            return false;
+        };
+        self.stack.nodes.iter().any(|n| {
+            let nid = n.id();
+            nid.kind == id.kind
+                && nid.logical_id == logical
+                && n.replace_order() == ReplaceOrder::CreateBeforeDestroy
+        })
     }
 
     fn op_name(&self, phase: Phase, i: usize) -> String {
@@ -324,6 +345,7 @@ impl<'a> Run<'a> {
             (Phase::Converge, Action::Run { .. }) => "run".into(),
             (Phase::Converge, _) => "read".into(),
             (Phase::Ready, _) => "wait until ready".into(),
+            (Phase::Retire, Action::Delete) => "delete (retire old copy)".into(),
             (Phase::Retire, _) => "replace (retire old)".into(),
         }
     }

@@ -1,0 +1,50 @@
+//! The database crate's own errors, converted into [`skyforge_core::Error::Area`].
+
+use skyforge_core::ResourceId;
+
+/// What can go wrong in this crate beyond an AWS call or a validation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The resource did not show up when it should have.
+    #[error("{resource}: not visible {after}")]
+    NotVisible {
+        /// The resource.
+        resource: ResourceId,
+        /// When.
+        after: &'static str,
+    },
+    /// The instance is in a state where it cannot be planned on (being deleted).
+    #[error("{resource}: the instance is {state}; plan again once it is done")]
+    Busy {
+        /// The resource.
+        resource: ResourceId,
+        /// Its state.
+        state: String,
+    },
+    /// A major version upgrade without the explicit flag.
+    #[error(
+        "{resource}: upgrading PostgreSQL from major {from} to {to} needs allow_major_version_upgrade(true) (the new family's parameter group is created first)"
+    )]
+    MajorUpgradeNotAllowed {
+        /// The resource.
+        resource: ResourceId,
+        /// The major now.
+        from: String,
+        /// The major wanted.
+        to: String,
+    },
+}
+
+impl Error {
+    /// [`Error::NotVisible`], as the engine's error.
+    pub(crate) fn not_visible(resource: ResourceId, after: &'static str) -> skyforge_core::Error {
+        Error::NotVisible { resource, after }.into()
+    }
+}
+
+impl From<Error> for skyforge_core::Error {
+    fn from(e: Error) -> Self {
+        skyforge_core::Error::area(e)
+    }
+}

@@ -1,0 +1,196 @@
+//! The CloudWatch Logs groups RDS exports into (`/aws/rds/instance/<id>/<type>`), created before
+//! the instance so they have a retention (RDS would create them with none: logs kept forever).
+
+use async_trait::async_trait;
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{
+    Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, Observed, Resource,
+    ResourceId, Result, Value,
+};
+
+/// Resource kind `db_log_group`.
+pub const KIND_LOG_GROUP: &str = "db_log_group";
+
+pub(crate) struct LogGroupNode {
+    /// `<database logical id>-<log type>`.
+    pub(crate) logical: String,
+    pub(crate) name: String,
+    pub(crate) retention_days: u32,
+}
+
+fn client(ctx: &Context) -> aws_sdk_cloudwatchlogs::Client {
+    ctx.client(aws_sdk_cloudwatchlogs::Client::new)
+}
+
+impl LogGroupNode {
+    fn desired_tags(&self, env: &Environment) -> Tags {
+        tags::resource_tags(env, &self.logical)
+    }
+}
+
+/// The observed log group `name` with its tags; `None` when absent.
+pub(crate) async fn find(
+    ctx: &Context,
+    rid: &ResourceId,
+    name: &str,
+) -> Result<Option<(String, Tags, Option<i32>)>> {
+    let logs = client(ctx);
+    let out = logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(|e| Error::aws(rid, "DescribeLogGroups", e))?;
+    let Some(g) = out
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let arn = g
+        .arn()
+        .unwrap_or_default()
+        .trim_end_matches(":*")
+        .to_string();
+    let t = logs
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
+    let found: Tags = t
+        .tags()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok(Some((arn, found, g.retention_in_days())))
+}
+
+#[async_trait]
+impl Resource for LogGroupNode {
+    fn id(&self) -> ResourceId {
+        ResourceId::new(KIND_LOG_GROUP, &self.logical)
+    }
+    fn service(&self) -> &'static str {
+        "logs"
+    }
+    fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
+        let mut f = Fields::new();
+        f.insert(
+            "name".into(),
+            Field::new(Value::str(&self.name)).force_new(),
+        );
+        f.insert(
+            "retention_days".into(),
+            Field::new(Value::of(self.retention_days)),
+        );
+        f.insert("tags".into(), Field::new(Value::of(self.desired_tags(env))));
+        f
+    }
+    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
+        let Some((arn, found, retention)) = find(ctx, &self.id(), &self.name).await? else {
+            return Ok(None);
+        };
+        tags::ensure_owned(&found, ctx.env(), &self.id(), &self.name)?;
+        let mut o = Observed {
+            physical_id: self.name.clone(),
+            ..Observed::default()
+        };
+        o.fields.insert("name".into(), Value::str(&self.name));
+        o.fields
+            .insert("retention_days".into(), Value::of(retention));
+        o.fields.insert(
+            "tags".into(),
+            Value::of(tags::managed_view(&self.desired_tags(ctx.env()), &found)),
+        );
+        o.outputs.insert("name".into(), self.name.clone().into());
+        o.outputs.insert("arn".into(), arn.into());
+        Ok(Some(o))
+    }
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
+        let rid = self.id();
+        let logs = client(ctx);
+        guard
+            .send(
+                "CreateLogGroup",
+                &["ResourceAlreadyExistsException"],
+                logs.create_log_group()
+                    .log_group_name(&self.name)
+                    .set_tags(Some(self.desired_tags(ctx.env()).into_iter().collect()))
+                    .send(),
+            )
+            .await?;
+        self.put_retention(ctx, guard).await?;
+        self.observe(ctx, inputs)
+            .await?
+            .ok_or_else(|| crate::Error::not_visible(rid, "right after creation"))
+    }
+    async fn update(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        observed: &Observed,
+        diffs: &[FieldDiff],
+        guard: &Guard,
+    ) -> Result<Observed> {
+        let rid = self.id();
+        if diffs.iter().any(|d| d.field == "retention_days") {
+            self.put_retention(ctx, guard).await?;
+        }
+        if diffs.iter().any(|d| d.field == "tags") {
+            let arn = observed
+                .outputs
+                .get("arn")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let current = tags::from_field(observed.fields.get("tags"));
+            let d = tags::diff_tags(&self.desired_tags(ctx.env()), &current);
+            let logs = client(ctx);
+            if !d.set.is_empty() {
+                guard
+                    .send(
+                        "TagResource",
+                        &[],
+                        logs.tag_resource()
+                            .resource_arn(arn)
+                            .set_tags(Some(d.set.clone().into_iter().collect()))
+                            .send(),
+                    )
+                    .await?;
+            }
+        }
+        self.observe(ctx, inputs)
+            .await?
+            .ok_or_else(|| crate::Error::not_visible(rid, "after its update"))
+    }
+    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
+        delete(ctx, guard, &observed.physical_id).await
+    }
+}
+
+impl LogGroupNode {
+    async fn put_retention(&self, ctx: &Context, guard: &Guard) -> Result<()> {
+        guard
+            .send(
+                "PutRetentionPolicy",
+                &[],
+                client(ctx)
+                    .put_retention_policy()
+                    .log_group_name(&self.name)
+                    .retention_in_days(i32::try_from(self.retention_days).unwrap_or(i32::MAX))
+                    .send(),
+            )
+            .await
+    }
+}
+
+/// Delete log group `name`; success when it is already gone.
+pub(crate) async fn delete(ctx: &Context, guard: &Guard, name: &str) -> Result<()> {
+    guard
+        .send(
+            "DeleteLogGroup",
+            &["ResourceNotFoundException"],
+            client(ctx).delete_log_group().log_group_name(name).send(),
+        )
+        .await
+}

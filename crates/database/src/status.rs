@@ -1,0 +1,139 @@
+//! RDS instance states: which are usable, which are on the way, which need a human; waits that
+//! report every state they pass through.
+
+use aws_sdk_rds::types::DbInstance;
+use skyforge_core::wait::Poll;
+use skyforge_core::{Context, Error, Outputs, Readiness, ResourceId, Result};
+
+/// States from which `available` is not reached without a human (RDS user guide, "Viewing DB
+/// instance status").
+pub const TERMINAL: [&str; 10] = [
+    "failed",
+    "incompatible-parameters",
+    "incompatible-network",
+    "incompatible-option-group",
+    "incompatible-restore",
+    "incompatible-credentials",
+    "inaccessible-encryption-credentials",
+    "restore-error",
+    "storage-full",
+    "insufficient-capacity",
+];
+
+/// States in which the instance serves connections and accepts modifications.
+const USABLE: [&str; 2] = ["available", "storage-optimization"];
+
+fn state(i: &DbInstance) -> &str {
+    i.db_instance_status().unwrap_or("unknown")
+}
+
+/// Ready when usable; `creating`, `backing-up`, `modifying`... otherwise.
+pub(crate) fn readiness(i: &DbInstance) -> Readiness {
+    if USABLE.contains(&state(i)) {
+        Readiness::Ready
+    } else {
+        Readiness::NotReady(state(i).to_string())
+    }
+}
+
+/// The outputs dependents use: endpoint, port, identifiers; never a credential.
+pub(crate) fn outputs(i: &DbInstance, out: &mut Outputs) {
+    let mut put = |k: &str, v: serde_json::Value| {
+        out.insert(k.to_string(), v);
+    };
+    if let Some(e) = i.endpoint() {
+        put("address", e.address().unwrap_or_default().into());
+        put("port", e.port().unwrap_or(5432).to_string().into());
+    }
+    put("arn", i.db_instance_arn().unwrap_or_default().into());
+    put(
+        "identifier",
+        i.db_instance_identifier().unwrap_or_default().into(),
+    );
+    put(
+        "resource_id",
+        i.dbi_resource_id().unwrap_or_default().into(),
+    );
+    put(
+        "engine_version_actual",
+        i.engine_version().unwrap_or_default().into(),
+    );
+}
+
+fn check(i: &DbInstance) -> Poll<DbInstance> {
+    let s = state(i);
+    if TERMINAL.contains(&s) {
+        return Poll::Failed {
+            state: s.to_string(),
+            reason: format!(
+                "RDS reports the instance {s}: it needs a human (see the RDS console's events)"
+            ),
+        };
+    }
+    if USABLE.contains(&s) && i.endpoint().is_some() {
+        Poll::Ready(i.clone())
+    } else {
+        Poll::Pending(s.to_string())
+    }
+}
+
+/// Wait until the instance is usable, reporting `creating`, `backing-up`, `modifying`...; fail
+/// at once on a terminal state, naming it.
+pub(crate) async fn wait_available(
+    ctx: &Context,
+    rid: &ResourceId,
+    identifier: &str,
+) -> Result<DbInstance> {
+    ctx.poller_for(rid)
+        .wait(&rid.to_string(), "available", || async {
+            match crate::instance::describe(ctx, rid, identifier).await? {
+                Some(i) => Ok(check(&i)),
+                None => Ok(Poll::Pending("not visible yet".into())),
+            }
+        })
+        .await
+}
+
+/// Wait until a just-created instance can be described (RDS is eventually consistent).
+pub(crate) async fn wait_visible(
+    ctx: &Context,
+    rid: &ResourceId,
+    identifier: &str,
+) -> Result<DbInstance> {
+    ctx.poller(std::time::Duration::from_secs(60))
+        .wait(&rid.to_string(), "visible", || async {
+            Ok(
+                match crate::instance::describe(ctx, rid, identifier).await? {
+                    Some(i) => Poll::Ready(i),
+                    None => Poll::Pending("not visible yet".into()),
+                },
+            )
+        })
+        .await
+}
+
+/// Wait until the instance is gone, reporting `deleting`.
+pub(crate) async fn wait_gone(ctx: &Context, rid: &ResourceId, identifier: &str) -> Result<()> {
+    ctx.poller_for(rid)
+        .wait(&rid.to_string(), "deleted", || async {
+            Ok(
+                match crate::instance::describe(ctx, rid, identifier).await? {
+                    Some(i) => Poll::Pending(state(&i).to_string()),
+                    None => Poll::Ready(()),
+                },
+            )
+        })
+        .await
+}
+
+/// Fail with the state when the instance is in a terminal one.
+pub(crate) fn ensure_not_terminal(rid: &ResourceId, i: &DbInstance) -> Result<()> {
+    match check(i) {
+        Poll::Failed { state, reason } => Err(Error::TerminalState {
+            resource: rid.to_string(),
+            state,
+            reason,
+        }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,3 @@
+//! skyforge-database tests that make no AWS call: plans of the seed systems' databases.
+
+mod plans;
