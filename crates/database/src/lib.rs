@@ -57,6 +57,25 @@
 //! # let _ = database_url;
 //! # Ok(()) }
 //! ```
+//!
+//! A database in public subnets does not compile:
+//!
+//! ```compile_fail
+//! # use skyforge_core::{Environment, Stack, Stage};
+//! # use skyforge_database::Postgres;
+//! # use skyforge_network::{Network, Tier};
+//! # fn main() -> skyforge_core::Result<()> {
+//! # let mut stack = Stack::new(Environment::new("shop", Stage::Prod));
+//! # let net = stack.add(Network::builder().cidr("10.0.0.0/16").tiers(vec![Tier::public("public", 24)]).build()?);
+//! let db = Postgres::builder()
+//!     .logical_id("db")
+//!     .vpc(net.vpc_id())
+//!     .subnets(net.public()) // Subnets<Public> is not a DbSubnets
+//!     .version("16")
+//!     .class("db.t3.micro")
+//!     .build()?;
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
 mod changes;

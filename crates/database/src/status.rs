@@ -137,3 +137,63 @@ pub(crate) fn ensure_not_terminal(rid: &ResourceId, i: &DbInstance) -> Result<()
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_rds::types::Endpoint;
+
+    use super::*;
+
+    fn instance(state: &str, endpoint: bool) -> DbInstance {
+        let b = DbInstance::builder().db_instance_status(state);
+        let b = if endpoint {
+            b.endpoint(Endpoint::builder().address("db.example").port(5432).build())
+        } else {
+            b
+        };
+        b.build()
+    }
+
+    #[test]
+    fn terminal_states_fail_at_once_naming_the_state() {
+        for s in [
+            "failed",
+            "incompatible-parameters",
+            "incompatible-network",
+            "storage-full",
+        ] {
+            match check(&instance(s, true)) {
+                Poll::Failed { state, .. } => assert_eq!(state, s),
+                other => panic!("{s}: {other:?}"),
+            }
+            let rid = ResourceId::new("db_instance", "db");
+            let e = ensure_not_terminal(&rid, &instance(s, true)).unwrap_err();
+            assert!(e.to_string().contains(s), "{e}");
+        }
+    }
+
+    #[test]
+    fn transitional_states_are_pending_and_usable_ones_ready() {
+        for s in ["creating", "backing-up", "modifying", "rebooting"] {
+            assert_eq!(check(&instance(s, true)), Poll::Pending(s.to_string()));
+        }
+        assert!(matches!(
+            check(&instance("available", true)),
+            Poll::Ready(_)
+        ));
+        assert!(matches!(
+            check(&instance("storage-optimization", true)),
+            Poll::Ready(_)
+        ));
+        // Available without an endpoint yet: not usable by dependents.
+        assert!(matches!(
+            check(&instance("available", false)),
+            Poll::Pending(_)
+        ));
+        assert_eq!(readiness(&instance("available", true)), Readiness::Ready);
+        assert_eq!(
+            readiness(&instance("backing-up", true)),
+            Readiness::NotReady("backing-up".into())
+        );
+    }
+}
