@@ -545,6 +545,8 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         }
     }
 
+    out.extend(elasticache_extra(&ec, &stack).await);
+
     let elb = ctx.client(aws_sdk_elasticloadbalancingv2::Client::new);
     let mut arns: Vec<(String, String)> = Vec::new();
     for lb in elb
@@ -672,6 +674,55 @@ pub async fn ec2_copies(t: &TestStack) -> std::collections::BTreeMap<String, usi
             let ty = entry.split(' ').next().unwrap_or("?");
             *out.entry(format!("{ty} {}", d.value().unwrap_or("?")))
                 .or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Replication groups and cache parameter groups carrying the stack's tags.
+async fn elasticache_extra(ec: &aws_sdk_elasticache::Client, stack: &str) -> Vec<String> {
+    let mut arns: Vec<(String, String, String)> = Vec::new();
+    for g in ec
+        .describe_replication_groups()
+        .send()
+        .await
+        .expect("DescribeReplicationGroups")
+        .replication_groups()
+    {
+        arns.push((
+            "replication-group".into(),
+            g.replication_group_id().unwrap_or_default().into(),
+            g.arn().unwrap_or_default().into(),
+        ));
+    }
+    for g in ec
+        .describe_cache_parameter_groups()
+        .send()
+        .await
+        .expect("DescribeCacheParameterGroups")
+        .cache_parameter_groups()
+    {
+        arns.push((
+            "parameter-group".into(),
+            g.cache_parameter_group_name().unwrap_or_default().into(),
+            g.arn().unwrap_or_default().into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (kind, name, arn) in arns {
+        let Some(tg) = listed_item(
+            ec.list_tags_for_resource().resource_name(&arn).send().await,
+            "elasticache tags",
+        ) else {
+            continue;
+        };
+        if has(
+            tg.tag_list()
+                .iter()
+                .map(|x| (x.key().unwrap_or(""), x.value().unwrap_or(""))),
+            stack,
+        ) {
+            out.push(format!("elasticache:{kind} {name}"));
         }
     }
     out

@@ -35,6 +35,7 @@ pub mod resource;
 pub mod stack;
 pub mod tags;
 pub mod wait;
+pub mod window;
 
 pub use actions::ActionNode;
 pub use context::Context;

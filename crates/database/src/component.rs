@@ -9,7 +9,6 @@ use skyforge_secrets::{
 };
 
 use crate::instance::{InstanceNode, KIND_INSTANCE, Wiring};
-use crate::logs::LogGroupNode;
 use crate::parameter_group::ParameterGroupNode;
 use crate::spec::Postgres;
 use crate::subnet_group::SubnetGroupNode;
@@ -111,11 +110,12 @@ impl Component for Postgres {
             .log_exports
             .iter()
             .map(|t| {
-                stack.add_resource(LogGroupNode {
-                    logical: format!("{id}-{t}"),
-                    name: format!("/aws/rds/instance/{identifier}/{t}"),
-                    retention_days: s.log_retention_days,
-                })
+                stack.add(skyforge_logs::LogGroup::new(
+                    crate::KIND_LOG_GROUP,
+                    format!("{id}-{t}"),
+                    format!("/aws/rds/instance/{identifier}/{t}"),
+                    s.log_retention_days,
+                ))
             })
             .collect();
         let credentials = stack.add(credentials_secret(&s));

@@ -45,7 +45,7 @@ pub(crate) fn request(
         .set_preferred_maintenance_window(
             s.maintenance_window
                 .as_deref()
-                .map(crate::window::normalise),
+                .map(skyforge_core::window::normalise),
         )
         .db_parameter_group_name(need(&node.wiring.parameter_group)?)
         .db_subnet_group_name(need(&node.wiring.subnet_group)?)

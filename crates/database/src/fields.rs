@@ -193,7 +193,7 @@ fn is_downgrade(d: &FieldDiff) -> bool {
 }
 
 pub(crate) fn window_norm(w: &str) -> String {
-    crate::window::normalise(w)
+    skyforge_core::window::normalise(w)
 }
 
 /// The fields of an instance as RDS describes it.

@@ -85,7 +85,6 @@ mod delete;
 mod error;
 mod fields;
 mod instance;
-mod logs;
 mod modify;
 mod owned;
 mod parameter_group;
@@ -95,7 +94,6 @@ mod subnet_group;
 mod tagging;
 mod validate;
 mod warnings;
-mod window;
 
 pub use changes::{Effect, effect};
 pub use component::{DatabaseHandle, URL_KEYS};
@@ -103,7 +101,8 @@ pub use delete::final_snapshot_id;
 pub use error::Error;
 pub use fields::PASSWORD_TAG;
 pub use instance::KIND_INSTANCE;
-pub use logs::KIND_LOG_GROUP;
+/// Resource kind of the exported logs' groups (`db_log_group`).
+pub const KIND_LOG_GROUP: &str = "db_log_group";
 pub use owned::register_kinds;
 pub use parameter_group::KIND_PARAMETER_GROUP;
 pub use spec::{

@@ -131,7 +131,7 @@ async fn request(
             "maintenance_window" => req.set_preferred_maintenance_window(
                 s.maintenance_window
                     .as_deref()
-                    .map(crate::window::normalise),
+                    .map(skyforge_core::window::normalise),
             ),
             "parameter_group" => req.db_parameter_group_name(need(&node.wiring.parameter_group)?),
             "subnet_group" => req.db_subnet_group_name(need(&node.wiring.subnet_group)?),

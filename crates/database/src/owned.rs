@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
+use crate::KIND_LOG_GROUP;
 use crate::instance::{KIND_INSTANCE, client};
-use crate::logs::KIND_LOG_GROUP;
 use crate::parameter_group::KIND_PARAMETER_GROUP;
 use crate::subnet_group::{KIND_SUBNET_GROUP, tags_of};
 
@@ -16,7 +16,9 @@ pub fn register_kinds(stack: &mut Stack) {
     stack.own_kind(Instances);
     stack.own_kind(Groups(KIND_SUBNET_GROUP));
     stack.own_kind(Groups(KIND_PARAMETER_GROUP));
-    stack.own_kind(LogGroups);
+    skyforge_logs::register_prefix(stack, KIND_LOG_GROUP, |env| {
+        format!("/aws/rds/instance/{}", env.prefix().to_ascii_lowercase())
+    });
 }
 
 struct Instances;
@@ -127,49 +129,5 @@ impl OwnedKind for Groups {
         } else {
             crate::parameter_group::delete(ctx, guard, &owned.physical_id).await
         }
-    }
-}
-
-/// The export log groups, under `/aws/rds/instance/<stack prefix>`.
-struct LogGroups;
-
-#[async_trait]
-impl OwnedKind for LogGroups {
-    fn kind(&self) -> &'static str {
-        KIND_LOG_GROUP
-    }
-    fn service(&self) -> &'static str {
-        "logs"
-    }
-    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let logs = ctx.client(aws_sdk_cloudwatchlogs::Client::new);
-        let prefix = format!(
-            "/aws/rds/instance/{}",
-            ctx.env().prefix().to_ascii_lowercase()
-        );
-        let pages: Vec<_> = logs
-            .describe_log_groups()
-            .log_group_name_prefix(&prefix)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("db_log_group.*", "DescribeLogGroups", e))?;
-        let rid = ResourceId::new(KIND_LOG_GROUP, "*");
-        let mut found = Vec::new();
-        for g in pages.iter().flat_map(|p| p.log_groups()) {
-            let Some(name) = g.log_group_name() else {
-                continue;
-            };
-            if let Some((_, t, _)) = crate::logs::find(ctx, &rid, name).await?
-                && let Some(l) = tags::owned_logical_id(&t, ctx.env())
-            {
-                found.push(Owned::new(l, name));
-            }
-        }
-        Ok(found)
-    }
-    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
-        crate::logs::delete(ctx, guard, &owned.physical_id).await
     }
 }

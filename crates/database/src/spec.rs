@@ -90,16 +90,7 @@ impl Storage {
     }
 }
 
-/// When changes that RDS can defer are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApplyMode {
-    /// Now (`ApplyImmediately`): a class or storage change takes the instance through
-    /// `modifying` during the apply, with the downtime it implies.
-    Immediately,
-    /// In the next maintenance window; the plan shows them as pending until then and never
-    /// sends them again.
-    MaintenanceWindow,
-}
+pub use skyforge_core::window::ApplyMode;
 
 /// The database's subnets: private or isolated only (public subnets do not type-check).
 #[derive(Debug, Clone)]

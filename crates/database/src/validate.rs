@@ -4,7 +4,7 @@ use skyforge_core::naming::{self, NameKind};
 use skyforge_core::{Error, Result};
 
 use crate::spec::{PostgresSpec, StorageType};
-use crate::window;
+use skyforge_core::window;
 
 /// PostgreSQL majors RDS offers in standard support (and 13, still in extended support).
 pub const SUPPORTED_MAJORS: [u32; 6] = [13, 14, 15, 16, 17, 18];
@@ -20,10 +20,7 @@ const SIZES: [&str; 12] = [
 ];
 
 /// Retention periods CloudWatch Logs accepts, in days.
-pub const LOG_RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
+pub const LOG_RETENTION_DAYS: [u32; 22] = skyforge_logs::RETENTION_DAYS;
 
 /// Log types RDS for PostgreSQL exports.
 pub const LOG_TYPES: [&str; 3] = ["postgresql", "upgrade", "iam-db-auth-error"];

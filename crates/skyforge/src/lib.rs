@@ -33,3 +33,12 @@ pub use skyforge_state as state;
 /// RDS for PostgreSQL: instance, groups, credentials and `DATABASE_URL` (feature `database`).
 #[cfg(feature = "database")]
 pub use skyforge_database as database;
+
+/// ElastiCache Redis and Valkey: replication group, groups, AUTH token and `REDIS_URL`
+/// (feature `cache`).
+#[cfg(feature = "cache")]
+pub use skyforge_cache as cache;
+
+/// CloudWatch Logs groups that services write into (feature `logs`).
+#[cfg(feature = "logs")]
+pub use skyforge_logs as logs;

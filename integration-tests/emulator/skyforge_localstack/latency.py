@@ -8,6 +8,7 @@ CREATE_PHASES = {
     "rds-modify": [("modifying", 120.0)],
     "cache-cluster": [("creating", 360.0)],
     "replication-group": [("creating", 420.0)],
+    "replication-group-modify": [("modifying", 300.0)],
     "nat": [("pending", 90.0)],
     "alb": [("provisioning", 150.0)],
     "ecs-service": [("rolling", 60.0)],

@@ -10,6 +10,7 @@ from localstack.services.moto import MotoFallbackDispatcher, call_moto
 from localstack.services.plugins import Service, aws_provider
 
 from . import latency, state
+from . import elasticache as ec_model
 from . import rds as rds_model
 
 
@@ -91,12 +92,25 @@ def _ec_create_subnet_group(context, request):
     return call_moto(context)
 
 
+def _ec_check_subnets(context, subnet_ids):
+    _check_subnets(context, subnet_ids, "InvalidSubnet")
+
+
+def _ec_check_sgs(context, group_ids):
+    _check_security_groups(context, group_ids, "InvalidParameterValue")
+
+
 def _ec_delete_subnet_group(context, request):
     name = request.get("CacheSubnetGroupName")
     backend = _ec_backend(context)
     if name not in backend.cache_subnet_groups:
         raise CommonServiceException(
             "CacheSubnetGroupNotFoundFault", f"Cache subnet group {name} not found.", 404
+        )
+    users = ec_model.subnet_group_users(context, name)
+    if users:
+        raise CommonServiceException(
+            "CacheSubnetGroupInUse", f"Cache subnet group {name} is currently in use by a cache cluster ({users[0]}).", 400
         )
     del backend.cache_subnet_groups[name]
     return {}
@@ -151,18 +165,31 @@ def _ec_lifecycle(kind, id_key, list_key, item_key, status_key, store):
 @aws_provider(api="elasticache", name="default")
 def elasticache():
     cc = _ec_lifecycle("cache-cluster", "CacheClusterId", "CacheClusters", "CacheCluster", "CacheClusterStatus", "cache_clusters")
-    rg = _ec_lifecycle("replication-group", "ReplicationGroupId", "ReplicationGroups", "ReplicationGroup", "Status", "replication_groups")
     return _service(
         "elasticache",
         {
             "CreateCacheSubnetGroup": _ec_create_subnet_group,
             "DeleteCacheSubnetGroup": _ec_delete_subnet_group,
+            "ModifyCacheSubnetGroup": lambda c, r: ec_model.modify_subnet_group(c, r, _ec_check_subnets),
             "CreateCacheCluster": cc[0],
-            "DescribeCacheClusters": cc[1],
+            "DescribeCacheClusters": lambda c, r: ec_model.decorate_clusters(c, cc[1](c, r)),
             "DeleteCacheCluster": cc[2],
-            "CreateReplicationGroup": rg[0],
-            "DescribeReplicationGroups": rg[1],
-            "DeleteReplicationGroup": rg[2],
+            "CreateReplicationGroup": lambda c, r: ec_model.create(c, r, _ec_check_sgs),
+            "DescribeReplicationGroups": ec_model.describe,
+            "ModifyReplicationGroup": lambda c, r: ec_model.modify(c, r, _ec_check_sgs),
+            "IncreaseReplicaCount": ec_model.increase_replicas,
+            "DecreaseReplicaCount": ec_model.decrease_replicas,
+            "DeleteReplicationGroup": ec_model.delete,
+            "CreateCacheParameterGroup": ec_model.create_parameter_group,
+            "DescribeCacheParameterGroups": ec_model.describe_parameter_groups,
+            "ModifyCacheParameterGroup": ec_model.modify_parameter_group,
+            "DescribeCacheParameters": ec_model.describe_parameters,
+            "DeleteCacheParameterGroup": ec_model.delete_parameter_group,
+            "ListTagsForResource": ec_model.list_tags,
+            "AddTagsToResource": ec_model.add_tags,
+            "RemoveTagsFromResource": ec_model.remove_tags,
+            "DescribeSnapshots": ec_model.describe_snapshots,
+            "DeleteSnapshot": ec_model.delete_snapshot,
         },
     )
 

@@ -1,9 +1,12 @@
 //! The integration suite: one binary, run against `AWS_ENDPOINT_URL` (the project's LocalStack
 //! harness by default). It fails, loudly, when the endpoint does not answer.
 
+mod cache;
+mod cache_checks;
 mod database;
 mod database_checks;
 mod emulator;
+mod emulator_cache;
 mod network;
 mod safety;
 mod secrets_registry;

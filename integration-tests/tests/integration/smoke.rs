@@ -27,7 +27,7 @@ async fn assert_empty(t: &TestStack) {
     assert!(inv.is_empty(), "left behind: {inv:?}");
 }
 
-async fn vpc(t: &TestStack) -> (aws_sdk_ec2::Client, String) {
+pub(crate) async fn vpc(t: &TestStack) -> (aws_sdk_ec2::Client, String) {
     let ec2 = t.ctx.client(aws_sdk_ec2::Client::new);
     let mut spec = aws_sdk_ec2::types::TagSpecification::builder()
         .resource_type(aws_sdk_ec2::types::ResourceType::Vpc);
@@ -323,7 +323,7 @@ async fn ecr_repository() {
     assert_empty(&t).await;
 }
 
-async fn subnets(t: &TestStack, ec2: &aws_sdk_ec2::Client, vpc: &str) -> Vec<String> {
+pub(crate) async fn subnets(t: &TestStack, ec2: &aws_sdk_ec2::Client, vpc: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
         let s = ec2
@@ -340,7 +340,7 @@ async fn subnets(t: &TestStack, ec2: &aws_sdk_ec2::Client, vpc: &str) -> Vec<Str
     out
 }
 
-async fn teardown_network(ec2: &aws_sdk_ec2::Client, vpc: &str, subnets: &[String]) {
+pub(crate) async fn teardown_network(ec2: &aws_sdk_ec2::Client, vpc: &str, subnets: &[String]) {
     for s in subnets {
         ec2.delete_subnet().subnet_id(s).send().await.unwrap();
     }

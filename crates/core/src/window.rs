@@ -1,7 +1,19 @@
-//! RDS time windows: the daily backup window (`hh24:mi-hh24:mi`, UTC) and the weekly
-//! maintenance window (`ddd:hh24:mi-ddd:hh24:mi`, UTC), parsed, checked and compared.
+//! AWS time windows (RDS, ElastiCache): the daily backup or snapshot window
+//! (`hh24:mi-hh24:mi`, UTC) and the weekly maintenance window (`ddd:hh24:mi-ddd:hh24:mi`, UTC),
+//! parsed, checked and compared.
 
-use skyforge_core::{Error, Result};
+use crate::error::{Error, Result};
+
+/// When changes a service can defer to the maintenance window are made (RDS, ElastiCache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Now (`ApplyImmediately`): the resource goes through `modifying` during the apply, with
+    /// whatever interruption the change implies.
+    Immediately,
+    /// In the next maintenance window; the plan shows such changes as pending until then and
+    /// never sends them again.
+    MaintenanceWindow,
+}
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const WEEK: u32 = 7 * 24 * 60;
@@ -10,7 +22,7 @@ const DAY: u32 = 24 * 60;
 /// A window as minute offsets: `start` and `end` from Monday 00:00 (weekly) or midnight (daily);
 /// `end < start` wraps around.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
+pub struct Span {
     start: u32,
     end: u32,
     period: u32,
@@ -37,7 +49,7 @@ impl Span {
         out
     }
     /// Whether two windows share a minute.
-    pub(crate) fn overlaps(&self, other: &Span) -> bool {
+    pub fn overlaps(&self, other: &Span) -> bool {
         let a = self.week_ranges();
         let b = other.week_ranges();
         a.iter()
@@ -78,9 +90,9 @@ fn check_length(field: &str, whole: &str, span: Span, max_minutes: u32) -> Resul
     Ok(span)
 }
 
-/// Parse a daily backup window `hh24:mi-hh24:mi` (30 minutes to 24 hours... RDS: at most 24 h;
-/// in practice a few hours).
-pub(crate) fn daily(field: &str, w: &str) -> Result<Span> {
+/// Parse a daily window `hh24:mi-hh24:mi` (at least 30 minutes, less than a day); `field` names
+/// the spec field in the error.
+pub fn daily(field: &str, w: &str) -> Result<Span> {
     let (a, b) = w
         .split_once('-')
         .ok_or_else(|| Error::validation(field, w, "a backup window is hh24:mi-hh24:mi in UTC"))?;
@@ -109,7 +121,7 @@ fn weekday_time(field: &str, whole: &str, part: &str) -> Result<u32> {
 }
 
 /// Parse a weekly maintenance window `ddd:hh24:mi-ddd:hh24:mi` (30 minutes to 24 hours).
-pub(crate) fn weekly(field: &str, w: &str) -> Result<Span> {
+pub fn weekly(field: &str, w: &str) -> Result<Span> {
     // "sun:02:00-sun:04:00": the separator is the only '-'.
     let (a, b) = w.split_once('-').ok_or_else(|| {
         Error::validation(
@@ -126,9 +138,9 @@ pub(crate) fn weekly(field: &str, w: &str) -> Result<Span> {
     check_length(field, w, span, DAY)
 }
 
-/// RDS's own spelling of a weekly window (lowercase day names), for comparison with what
-/// DescribeDBInstances reports.
-pub(crate) fn normalise(w: &str) -> String {
+/// AWS's own spelling of a weekly window (lowercase day names), for comparison with what a
+/// Describe call reports.
+pub fn normalise(w: &str) -> String {
     w.to_ascii_lowercase()
 }
 

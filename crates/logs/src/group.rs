@@ -1,5 +1,4 @@
-//! The CloudWatch Logs groups RDS exports into (`/aws/rds/instance/<id>/<type>`), created before
-//! the instance so they have a retention (RDS would create them with none: logs kept forever).
+//! The log group node.
 
 use async_trait::async_trait;
 use skyforge_core::tags::{self, Tags};
@@ -8,11 +7,8 @@ use skyforge_core::{
     ResourceId, Result, Value,
 };
 
-/// Resource kind `db_log_group`.
-pub const KIND_LOG_GROUP: &str = "db_log_group";
-
 pub(crate) struct LogGroupNode {
-    /// `<database logical id>-<log type>`.
+    pub(crate) kind: &'static str,
     pub(crate) logical: String,
     pub(crate) name: String,
     pub(crate) retention_days: u32,
@@ -69,7 +65,7 @@ pub(crate) async fn find(
 #[async_trait]
 impl Resource for LogGroupNode {
     fn id(&self) -> ResourceId {
-        ResourceId::new(KIND_LOG_GROUP, &self.logical)
+        ResourceId::new(self.kind, &self.logical)
     }
     fn service(&self) -> &'static str {
         "logs"
@@ -123,7 +119,7 @@ impl Resource for LogGroupNode {
         self.put_retention(ctx, guard).await?;
         self.observe(ctx, inputs)
             .await?
-            .ok_or_else(|| crate::Error::not_visible(rid, "right after creation"))
+            .ok_or_else(|| crate::not_visible(rid, "right after creation"))
     }
     async fn update(
         &self,
@@ -161,7 +157,7 @@ impl Resource for LogGroupNode {
         }
         self.observe(ctx, inputs)
             .await?
-            .ok_or_else(|| crate::Error::not_visible(rid, "after its update"))
+            .ok_or_else(|| crate::not_visible(rid, "after its update"))
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete(ctx, guard, &observed.physical_id).await

@@ -1,0 +1,3 @@
+//! skyforge-cache tests that make no AWS call: plans of the seed systems' caches.
+
+mod plans;

@@ -1,0 +1,147 @@
+//! # skyforge-logs
+//!
+//! CloudWatch Logs groups that a service writes into under a name of its own
+//! (`/aws/rds/instance/<id>/postgresql`, `/aws/elasticache/<id>/slow-log`), created by skyforge
+//! first so that they have a retention (the service would create them with none: logs kept
+//! forever), tagged for ownership, and listed as orphans by name prefix.
+//!
+//! ```
+//! use skyforge_core::{Environment, Stack, Stage};
+//! use skyforge_logs::LogGroup;
+//! let mut stack = Stack::new(Environment::new("shop", Stage::Prod));
+//! skyforge_logs::register_prefix(&mut stack, "db_log_group", |env| {
+//!     format!("/aws/rds/instance/{}", env.prefix())
+//! });
+//! let node = stack.add(LogGroup::new(
+//!     "db_log_group",
+//!     "db-postgresql",
+//!     "/aws/rds/instance/shop-prod-db/postgresql",
+//!     30,
+//! ));
+//! # let _ = node;
+//! ```
+#![warn(missing_docs)]
+
+mod group;
+
+use async_trait::async_trait;
+use skyforge_core::{
+    Component, Context, Environment, Error, Guard, NodeId, Owned, OwnedKind, ResourceId, Result,
+    Stack, tags,
+};
+
+use group::LogGroupNode;
+
+/// Retention periods CloudWatch Logs accepts, in days.
+pub const RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// A log group with an exact name and a retention, under a resource kind of the caller's
+/// (`db_log_group`), so plans say whose logs they are.
+#[derive(Debug, Clone)]
+pub struct LogGroup {
+    kind: &'static str,
+    logical: String,
+    name: String,
+    retention_days: u32,
+}
+
+impl LogGroup {
+    /// A group of `kind` with logical id `logical`, named `name`, keeping events
+    /// `retention_days` (one of [`RETENTION_DAYS`]; the caller validates it).
+    pub fn new(
+        kind: &'static str,
+        logical: impl Into<String>,
+        name: impl Into<String>,
+        retention_days: u32,
+    ) -> LogGroup {
+        LogGroup {
+            kind,
+            logical: logical.into(),
+            name: name.into(),
+            retention_days,
+        }
+    }
+}
+
+impl Component for LogGroup {
+    type Handle = NodeId;
+    fn add_to(self, stack: &mut Stack) -> NodeId {
+        stack.add_resource(LogGroupNode {
+            kind: self.kind,
+            logical: self.logical,
+            name: self.name,
+            retention_days: self.retention_days,
+        })
+    }
+}
+
+pub(crate) fn not_visible(resource: ResourceId, after: &str) -> Error {
+    Error::Resource {
+        resource: resource.to_string(),
+        message: format!("not visible {after}"),
+    }
+}
+
+/// List the log groups of `kind` as orphans: those under `prefix(env)` carrying the stack's
+/// ownership tags (every page).
+pub fn register_prefix(stack: &mut Stack, kind: &'static str, prefix: fn(&Environment) -> String) {
+    stack.own_kind(PrefixKind { kind, prefix });
+}
+
+struct PrefixKind {
+    kind: &'static str,
+    prefix: fn(&Environment) -> String,
+}
+
+#[async_trait]
+impl OwnedKind for PrefixKind {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn service(&self) -> &'static str {
+        "logs"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let logs = ctx.client(aws_sdk_cloudwatchlogs::Client::new);
+        let prefix = (self.prefix)(ctx.env());
+        let rid = ResourceId::new(self.kind, "*");
+        let pages: Vec<_> = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&prefix)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(&rid, "DescribeLogGroups", e))?;
+        let mut found = Vec::new();
+        for g in pages.iter().flat_map(|p| p.log_groups()) {
+            let (Some(name), Some(arn)) = (g.log_group_name(), g.arn()) else {
+                continue;
+            };
+            let t = logs
+                .list_tags_for_resource()
+                .resource_arn(arn.trim_end_matches(":*"))
+                .send()
+                .await
+                .map_err(|e| Error::aws(&rid, "ListTagsForResource", e));
+            let Some(t) = skyforge_core::none_if_aws_code(t, &["ResourceNotFoundException"])?
+            else {
+                continue;
+            };
+            let t: tags::Tags = t
+                .tags()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+                found.push(Owned::new(l, name));
+            }
+        }
+        Ok(found)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        group::delete(ctx, guard, &owned.physical_id).await
+    }
+}
