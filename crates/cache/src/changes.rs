@@ -24,9 +24,9 @@ pub enum Effect {
 pub fn effect(field: &str) -> Effect {
     match field {
         "identifier" | "engine" | "port" | "subnet_group" | "at_rest_encryption" | "kms_key_id"
-        | "transit_encryption" | "auth" => Effect::Replace,
+        | "transit_encryption" | "auth" | "cluster_mode" => Effect::Replace,
         "node_type" | "engine_version" => Effect::Deferrable,
-        "replicas" => Effect::Replicas,
+        "replicas" | "shards" => Effect::Replicas,
         "auth_token" => Effect::Token,
         _ => Effect::Immediate,
     }
@@ -37,7 +37,7 @@ pub fn describe(field: &str, mode: ApplyMode, maintenance_window: Option<&str>) 
     match effect(field) {
         Effect::Immediate => None,
         Effect::Replace => Some("only by replacing the replication group".into()),
-        Effect::Replicas => Some("now, one replica at a time".into()),
+        Effect::Replicas => Some("now, nodes added or removed online".into()),
         Effect::Token => Some("now; clients must use the new token (strategy SET)".into()),
         Effect::Deferrable => Some(match mode {
             ApplyMode::Immediately => "now, with a brief failover".into(),

@@ -110,7 +110,7 @@ impl Component for Redis {
         let params = stack.add_resource(ParameterGroupNode {
             logical: id.clone(),
             family: s.family(),
-            parameters: s.parameters.clone(),
+            parameters: s.all_parameters(),
         });
         let slow_log = s
             .slow_log

@@ -63,7 +63,6 @@ pub(crate) fn request(
         .engine(s.engine.as_str())
         .engine_version(&s.version)
         .cache_node_type(&s.node_type)
-        .num_cache_clusters(int(s.replicas + 1))
         .automatic_failover_enabled(s.failover())
         .multi_az_enabled(s.multi_az_in(env))
         .cache_subnet_group_name(need(&node.wiring.subnet_group)?)
@@ -82,6 +81,13 @@ pub(crate) fn request(
         .set_tags(Some(ec_tags(
             &node.desired_tags(env, node.token_digest(inputs).as_deref()),
         )));
+    req = match s.shards {
+        Some(n) => req
+            .cluster_mode(aws_sdk_elasticache::types::ClusterMode::Enabled)
+            .num_node_groups(int(n))
+            .replicas_per_node_group(int(s.replicas)),
+        None => req.num_cache_clusters(int(s.replicas + 1)),
+    };
     if let Some(t) = token {
         req = req.auth_token(t.expose());
     }

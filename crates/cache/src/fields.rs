@@ -48,6 +48,9 @@ impl GroupNode {
         put("engine_version", Value::str(&s.version));
         put("node_type", Value::str(&s.node_type));
         put("replicas", Value::of(s.replicas));
+        if let Some(n) = s.shards {
+            put("shards", Value::of(n));
+        }
         put("automatic_failover", Value::of(s.failover()));
         put("multi_az", Value::of(s.multi_az_in(env)));
         put(
@@ -91,6 +94,7 @@ impl GroupNode {
             ("at_rest_encryption", Value::of(s.at_rest_encryption)),
             ("transit_encryption", Value::of(s.transit_encryption)),
             ("auth", Value::of(s.authenticated())),
+            ("cluster_mode", Value::of(s.shards.is_some())),
         ] {
             f.insert(k.into(), Field::new(v).force_new());
         }
@@ -190,9 +194,15 @@ pub(crate) fn observed_fields(
         "node_type",
         Value::str(g.cache_node_type().unwrap_or_default()),
     );
+    let shards = g.node_groups().len().max(1);
+    let cluster = g.cluster_enabled().unwrap_or(false);
+    put("cluster_mode", Value::of(cluster));
+    if cluster {
+        put("shards", Value::of(shards));
+    }
     put(
         "replicas",
-        Value::of(g.member_clusters().len().saturating_sub(1)),
+        Value::of((g.member_clusters().len() / shards).saturating_sub(1)),
     );
     put(
         "automatic_failover",
@@ -234,10 +244,7 @@ pub(crate) fn observed_fields(
             .flatten()
     });
     put("slow_log", Value::of(slow));
-    let port = g
-        .node_groups()
-        .first()
-        .and_then(|n| n.primary_endpoint())
+    let port = crate::status::endpoint(g)
         .and_then(|e| e.port())
         .or_else(|| {
             member

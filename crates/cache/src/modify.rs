@@ -36,6 +36,9 @@ pub(crate) async fn run(
     let now_replicas = number(observed, "replicas");
     let want = u64::from(node.spec.replicas);
     let ec = client(ctx);
+    if changed("shards") {
+        reshard(node, ctx, observed, guard).await?;
+    }
     if changed("replicas") && want > now_replicas {
         wait_available(ctx, &rid, id).await?;
         let req = ec
@@ -47,7 +50,7 @@ pub(crate) async fn run(
     }
     let settings: Vec<&FieldDiff> = diffs
         .iter()
-        .filter(|d| !["replicas", "auth_token", "tags"].contains(&d.field.as_str()))
+        .filter(|d| !["shards", "replicas", "auth_token", "tags"].contains(&d.field.as_str()))
         .collect();
     if !settings.is_empty() {
         wait_available(ctx, &rid, id).await?;
@@ -93,12 +96,38 @@ pub(crate) async fn run(
         let desired = node.desired_tags(ctx.env(), node.token_digest(inputs).as_deref());
         crate::tagging::sync(ctx, guard, arn, &desired, observed).await?;
     }
-    let immediate =
-        node.mode == ApplyMode::Immediately || changed("replicas") || changed("auth_token");
+    let immediate = node.mode == ApplyMode::Immediately
+        || changed("shards")
+        || changed("replicas")
+        || changed("auth_token");
     if immediate && diffs.iter().any(|d| d.field != "tags") {
         wait_available(ctx, &rid, id).await?;
     }
     Ok(())
+}
+
+/// A new shard count, now; when shrinking, the highest-numbered shards go.
+async fn reshard(
+    node: &GroupNode,
+    ctx: &Context,
+    observed: &Observed,
+    guard: &Guard,
+) -> Result<()> {
+    let id = observed.physical_id.as_str();
+    let now = number(observed, "shards");
+    let want = u64::from(node.spec.shards.unwrap_or(1));
+    wait_available(ctx, &node.id(), id).await?;
+    let mut req = client(ctx)
+        .modify_replication_group_shard_configuration()
+        .replication_group_id(id)
+        .node_group_count(int(want))
+        .apply_immediately(true);
+    for g in (want + 1)..=now {
+        req = req.node_groups_to_remove(format!("{g:04}"));
+    }
+    guard
+        .send("ModifyReplicationGroupShardConfiguration", &[], req.send())
+        .await
 }
 
 fn modify_request(

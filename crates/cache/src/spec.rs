@@ -74,9 +74,15 @@ pub struct RedisSpec {
     /// Node type (`cache.t3.micro`).
     #[builder(setter(into))]
     pub node_type: String,
-    /// Read replicas besides the primary (0 to 5).
+    /// Read replicas besides the primary (0 to 5), in every shard.
     #[builder(default)]
     pub replicas: u32,
+    /// Cluster mode enabled with this many shards (1 to 500), each a primary and `replicas`
+    /// replicas; clients connect to the configuration endpoint. `None` (the default): cluster
+    /// mode disabled, one primary. Switching between the two replaces the group; the shard count
+    /// changes in place.
+    #[builder(default, setter(strip_option))]
+    pub shards: Option<u32>,
     /// Promote a replica when the primary fails; default: on when there is a replica.
     #[builder(default, setter(strip_option))]
     pub automatic_failover: Option<bool>,
@@ -168,7 +174,16 @@ impl RedisSpec {
         crate::validate::family(self.engine, &self.version)
     }
     pub(crate) fn failover(&self) -> bool {
-        self.automatic_failover.unwrap_or(self.replicas > 0)
+        self.automatic_failover
+            .unwrap_or(self.replicas > 0 || self.shards.is_some())
+    }
+    /// The parameter group's values: the spec's, plus `cluster-enabled` in cluster mode.
+    pub(crate) fn all_parameters(&self) -> std::collections::BTreeMap<String, String> {
+        let mut p = self.parameters.clone();
+        if self.shards.is_some() {
+            p.insert("cluster-enabled".into(), "yes".into());
+        }
+        p
     }
     pub(crate) fn multi_az_in(&self, env: &Environment) -> bool {
         self.multi_az

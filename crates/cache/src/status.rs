@@ -22,8 +22,13 @@ pub(crate) fn readiness(g: &ReplicationGroup) -> Readiness {
     }
 }
 
-fn primary(g: &ReplicationGroup) -> Option<&aws_sdk_elasticache::types::Endpoint> {
-    g.node_groups().first().and_then(|n| n.primary_endpoint())
+/// Where clients connect: the configuration endpoint in cluster mode, else the primary's.
+pub(crate) fn endpoint(g: &ReplicationGroup) -> Option<&aws_sdk_elasticache::types::Endpoint> {
+    if g.cluster_enabled() == Some(true) {
+        g.configuration_endpoint()
+    } else {
+        g.node_groups().first().and_then(|n| n.primary_endpoint())
+    }
 }
 
 /// The outputs dependents use: endpoints, port, ids; never the token.
@@ -31,7 +36,7 @@ pub(crate) fn outputs(g: &ReplicationGroup, member: Option<&CacheCluster>, out: 
     let mut put = |k: &str, v: serde_json::Value| {
         out.insert(k.to_string(), v);
     };
-    if let Some(e) = primary(g) {
+    if let Some(e) = endpoint(g) {
         put("address", e.address().unwrap_or_default().into());
         put("port", e.port().unwrap_or(6379).to_string().into());
     }
@@ -62,7 +67,7 @@ fn check(g: &ReplicationGroup) -> Poll<ReplicationGroup> {
             ),
         };
     }
-    if s == "available" && primary(g).is_some() {
+    if s == "available" && endpoint(g).is_some() {
         Poll::Ready(g.clone())
     } else {
         Poll::Pending(s.to_string())

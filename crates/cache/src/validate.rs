@@ -87,7 +87,20 @@ fn availability(spec: &RedisSpec) -> Result<()> {
             "a shard has at most 5 replicas",
         ));
     }
-    if spec.failover() && spec.replicas == 0 {
+    if let Some(n) = spec.shards
+        && !(1..=500).contains(&n)
+    {
+        return Err(fail(spec, "shards", n, "cluster mode has 1 to 500 shards"));
+    }
+    if spec.shards.is_some() && !spec.failover() {
+        return Err(fail(
+            spec,
+            "automatic_failover",
+            "false",
+            "cluster mode enabled needs automatic failover",
+        ));
+    }
+    if spec.failover() && spec.replicas == 0 && spec.shards.is_none() {
         return Err(fail(
             spec,
             "automatic_failover",
@@ -208,7 +221,8 @@ fn names(spec: &RedisSpec) -> Result<()> {
         ));
     }
     for (name, value) in &spec.parameters {
-        let ok = !name.is_empty()
+        let ok = name != "cluster-enabled"
+            && !name.is_empty()
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -217,7 +231,7 @@ fn names(spec: &RedisSpec) -> Result<()> {
                 spec,
                 &format!("parameters.{name}"),
                 value,
-                "a parameter is a lowercase name (maxmemory-policy) with a value",
+                "a parameter is a lowercase name (maxmemory-policy) with a value; cluster-enabled follows shards",
             ));
         }
     }

@@ -90,57 +90,85 @@ def _check_parameter_group(context, name, engine, version):
         _fail("InvalidParameterCombination", f"Expected a parameter group of family {want} but found {group['family']}.")
 
 
-def _member_node(rg, cid, role, az):
-    domain = rg.node_groups[0]["primary_endpoint_address"].split(".", 1)[1]
-    return {
-        "cache_cluster_id": cid,
-        "cache_node_id": "0001",
-        "read_endpoint": {"address": f"{cid}.{domain}", "port": rg.port},
-        "preferred_availability_zone": az,
-        "current_role": role,
-    }
+def _domain(rg):
+    return f"{rg.replication_group_id}.harness.use1.cache.amazonaws.com"
 
 
-def _set_members(context, rg, count, template):
-    """Make the group's members `<id>-001` .. `<id>-<count>`, each a cache cluster in moto."""
+def _cluster_member(context, rg, cid, az, template):
     from moto.elasticache.models import CacheCluster
 
+    c = CacheCluster(
+        account_id=context.account_id, region_name=context.region, cache_cluster_id=cid,
+        replication_group_id=rg.replication_group_id, az_mode="single-az",
+        preferred_availability_zone=az, num_cache_nodes=1,
+        cache_node_type=template["node_type"], engine=rg.engine,
+        engine_version=template["engine_version"],
+        cache_parameter_group_name=template["parameter_group"],
+        cache_subnet_group_name=template["subnet_group"], transit_encryption_enabled=rg.transit_encryption_enabled,
+        network_type="ipv4", ip_discovery="ipv4", snapshot_name=None,
+        preferred_maintenance_window=template["maintenance_window"], port=rg.port,
+        notification_topic_arn=None, auto_minor_version_upgrade=rg.auto_minor_version_upgrade,
+        snapshot_retention_limit=rg.snapshot_retention_limit, snapshot_window=rg.snapshot_window,
+        auth_token=None, outpost_mode=None, preferred_outpost_arn=None, preferred_availability_zones=None,
+        cache_security_group_names=None, security_group_ids=template["security_groups"], tags=[],
+        snapshot_arns=None, preferred_outpost_arns=None, log_delivery_configurations=[],
+        cache_node_ids_to_remove=None, cache_node_ids_to_reboot=None,
+    )
+    c.auth_token_enabled = rg.auth_token_enabled
+    return c
+
+
+def _set_members(context, rg, shards, per_shard, template):
+    """Give the group `shards` node groups of `per_shard` nodes, each node a member cache cluster
+    in moto: `<id>-001`.. with cluster mode disabled, `<id>-0001-001`.. with it enabled."""
     backend = _backend(context)
-    ids = [f"{rg.replication_group_id}-{i:03}" for i in range(1, count + 1)]
+    azs = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    enabled = rg.cluster_mode == "enabled"
+    groups, ids = [], []
+    for g in range(1, shards + 1):
+        members = []
+        for n in range(1, per_shard + 1):
+            cid = f"{rg.replication_group_id}-{g:04}-{n:03}" if enabled else f"{rg.replication_group_id}-{n:03}"
+            ids.append(cid)
+            member = {"cache_cluster_id": cid, "cache_node_id": "0001", "preferred_availability_zone": azs[(n - 1) % 3]}
+            if not enabled:
+                member["read_endpoint"] = {"address": f"{cid}.{_domain(rg)}", "port": rg.port}
+                member["current_role"] = "primary" if n == 1 else "replica"
+            members.append(member)
+        group = {"node_group_id": f"{g:04}", "status": "available", "node_group_members": members}
+        if enabled:
+            span = 16384 // shards
+            group["slots"] = f"{(g - 1) * span}-{16383 if g == shards else g * span - 1}"
+        else:
+            group["primary_endpoint"] = {"address": f"master.{_domain(rg)}", "port": rg.port}
+            group["reader_endpoint"] = {"address": f"replica.{_domain(rg)}", "port": rg.port}
+            group["primary_endpoint_address"] = group["primary_endpoint"]["address"]
+            group["reader_endpoint_address"] = group["reader_endpoint"]["address"]
+            group["port"] = rg.port
+        groups.append(group)
     for cid in rg.member_clusters:
         if cid not in ids:
             backend.cache_clusters.pop(cid, None)
-    azs = ["us-east-1a", "us-east-1b", "us-east-1c"]
     for i, cid in enumerate(ids):
-        if cid in backend.cache_clusters:
-            continue
-        c = CacheCluster(
-            account_id=context.account_id, region_name=context.region, cache_cluster_id=cid,
-            replication_group_id=rg.replication_group_id, az_mode="single-az",
-            preferred_availability_zone=azs[i % 3], num_cache_nodes=1,
-            cache_node_type=template["node_type"], engine=rg.engine,
-            engine_version=template["engine_version"],
-            cache_parameter_group_name=template["parameter_group"],
-            cache_subnet_group_name=template["subnet_group"], transit_encryption_enabled=rg.transit_encryption_enabled,
-            network_type="ipv4", ip_discovery="ipv4", snapshot_name=None,
-            preferred_maintenance_window=template["maintenance_window"], port=rg.port,
-            notification_topic_arn=None, auto_minor_version_upgrade=rg.auto_minor_version_upgrade,
-            snapshot_retention_limit=rg.snapshot_retention_limit, snapshot_window=rg.snapshot_window,
-            auth_token=None, outpost_mode=None, preferred_outpost_arn=None, preferred_availability_zones=None,
-            cache_security_group_names=None, security_group_ids=template["security_groups"], tags=[],
-            snapshot_arns=None, preferred_outpost_arns=None, log_delivery_configurations=[],
-            cache_node_ids_to_remove=None, cache_node_ids_to_reboot=None,
-        )
-        c.auth_token_enabled = rg.auth_token_enabled
-        backend.cache_clusters[cid] = c
+        if cid not in backend.cache_clusters:
+            backend.cache_clusters[cid] = _cluster_member(context, rg, cid, azs[i % 3], template)
     rg.member_clusters = ids
-    rg.node_groups[0]["node_group_members"] = [
-        _member_node(rg, cid, "primary" if i == 0 else "replica", azs[i % 3]) for i, cid in enumerate(ids)
-    ]
+    rg.node_groups = groups
+    if enabled:
+        rg.configuration_endpoint = {"address": f"clustercfg.{_domain(rg)}", "port": rg.port}
+
+
+def _shape(rg):
+    """(shards, nodes per shard) of a group."""
+    shards = max(len(rg.node_groups), 1)
+    return shards, max(len(rg.member_clusters) // shards, 1)
 
 
 def _template(context, rg):
-    first = _backend(context).cache_clusters.get(f"{rg.replication_group_id}-001")
+    first = next(
+        (c for cid in rg.member_clusters if (c := _backend(context).cache_clusters.get(cid)) is not None),
+        None,
+    )
     return {
         "node_type": rg.cache_node_type,
         "engine_version": first.engine_version if first else rg.engine_version,
@@ -152,11 +180,16 @@ def _template(context, rg):
 
 
 def create(context, request, check_subnets_sgs):
-    nodes = int(request.get("NumCacheClusters") or 1)
+    enabled = request.get("ClusterMode") == "enabled" or bool(request.get("NumNodeGroups"))
+    shards = int(request.get("NumNodeGroups") or 1) if enabled else 1
+    nodes = int(request.get("ReplicasPerNodeGroup") or 0) + 1 if enabled else int(request.get("NumCacheClusters") or 1)
     failover = bool(request.get("AutomaticFailoverEnabled"))
+    if enabled and not failover:
+        _fail("InvalidParameterCombination", "Redis with cluster mode enabled requires automatic failover to be enabled.")
+    _check_cluster_parameter(context, request.get("CacheParameterGroupName"), enabled)
     transit = bool(request.get("TransitEncryptionEnabled"))
     _check_token(request.get("AuthToken"), transit)
-    if failover and nodes < 2:
+    if failover and nodes < 2 and not enabled:
         _fail("InvalidParameterValue", "Automatic failover requires at least 2 cache clusters (NumCacheClusters >= 2).")
     if request.get("MultiAZEnabled") and not failover:
         _fail("InvalidParameterCombination", "Multi-AZ requires automatic failover to be enabled.")
@@ -171,7 +204,9 @@ def create(context, request, check_subnets_sgs):
     rid = request.get("ReplicationGroupId")
     rg = _backend(context).replication_groups[rid]
     rg.engine_version = request.get("EngineVersion") or "7.1"
-    _set_members(context, rg, nodes, {
+    rg.cluster_mode = "enabled" if enabled else "disabled"
+    rg.cluster_enabled = enabled
+    _set_members(context, rg, shards, nodes, {
         "node_type": rg.cache_node_type, "engine_version": rg.engine_version,
         "parameter_group": request.get("CacheParameterGroupName") or f"default.{family_of(engine, rg.engine_version)}",
         "subnet_group": subnet_group, "maintenance_window": (request.get("PreferredMaintenanceWindow") or "sun:05:00-sun:06:00").lower(),
@@ -181,11 +216,24 @@ def create(context, request, check_subnets_sgs):
     item = resp.get("ReplicationGroup") or {}
     item["Status"] = "creating"
     item["MemberClusters"] = list(rg.member_clusters)
+    item.pop("ConfigurationEndpoint", None)
     for ng in item.get("NodeGroups", []):
         ng["Status"] = "creating"
         ng.pop("PrimaryEndpoint", None)
         ng.pop("ReaderEndpoint", None)
     return resp
+
+
+def _check_cluster_parameter(context, name, enabled):
+    if not name:
+        return
+    if name.startswith("default."):
+        if enabled != name.endswith(".cluster.on"):
+            _fail("InvalidParameterCombination", f"Cluster mode {'enabled' if enabled else 'disabled'} does not match parameter group {name}.")
+        return
+    group = _PARAM_GROUPS.get(_key(context, name))
+    if group is not None and (group["values"].get("cluster-enabled") == "yes") != enabled:
+        _fail("InvalidParameterCombination", f"Cluster mode {'enabled' if enabled else 'disabled'} needs a parameter group with cluster-enabled {'yes' if enabled else 'no'} ({name}).")
 
 
 def describe(context, request):
@@ -210,6 +258,7 @@ def describe(context, request):
         if phase:
             item["Status"] = phase
         if phase == "creating":
+            item.pop("ConfigurationEndpoint", None)
             for ng in item.get("NodeGroups", []):
                 ng["Status"] = "creating"
                 ng.pop("PrimaryEndpoint", None)
@@ -296,7 +345,9 @@ def _check_modify(context, rg, request):
     if "CacheNodeType" in request:
         _check_node_type(request["CacheNodeType"])
     failover = request.get("AutomaticFailoverEnabled", rg.automatic_failover == "enabled")
-    if failover and len(rg.member_clusters) < 2:
+    if rg.cluster_mode == "enabled" and not failover:
+        _fail("InvalidParameterCombination", "Redis with cluster mode enabled requires automatic failover to be enabled.")
+    if failover and len(rg.member_clusters) < 2 and rg.cluster_mode != "enabled":
         _fail("InvalidParameterCombination", "Automatic failover requires at least 1 replica.")
     multi_az = request.get("MultiAZEnabled", rg.multi_az == "enabled")
     if multi_az and not failover:
@@ -368,12 +419,13 @@ def _replicas(context, request, grow):
     if not request.get("ApplyImmediately"):
         _fail("InvalidParameterValue", "ApplyImmediately must be true for a replica count change.")
     count = int(request.get("NewReplicaCount", -1))
-    now = len(rg.member_clusters) - 1
+    shards, per_shard = _shape(rg)
+    now = per_shard - 1
     if (grow and count <= now) or (not grow and count >= now) or not 0 <= count <= 5:
         _fail("InvalidParameterValue", f"NewReplicaCount {count} must be {'above' if grow else 'below'} the current {now} and within 0-5.")
-    if count < 1 and rg.automatic_failover == "enabled":
+    if count < 1 and rg.automatic_failover == "enabled" and rg.cluster_mode != "enabled":
         _fail("InvalidParameterCombination", "Cannot have less than 1 replica with automatic failover enabled.")
-    _set_members(context, rg, count + 1, _template(context, rg))
+    _set_members(context, rg, shards, count + 1, _template(context, rg))
     latency.born("replication-group-modify", rid, _app(context))
     return {"ReplicationGroup": {"ReplicationGroupId": rid, "Status": "modifying" if _busy(rid) else "available",
                                  "MemberClusters": list(rg.member_clusters)}}
@@ -538,3 +590,27 @@ def delete_snapshot(context, request):
     if snap is None:
         _fail("SnapshotNotFoundFault", f"Snapshot {name} not found.", 404)
     return {"Snapshot": snap}
+
+
+def reshard(context, request):
+    """ModifyReplicationGroupShardConfiguration (not in moto): a new shard count, now."""
+    rid = request.get("ReplicationGroupId")
+    rg = _backend(context).replication_groups.get(rid)
+    if rg is None:
+        _fail("ReplicationGroupNotFoundFault", f"Replication group {rid} not found.", 404)
+    if rg.cluster_mode != "enabled":
+        _fail("InvalidParameterValue", "Resharding needs a replication group with cluster mode enabled.")
+    phase = _busy(rid)
+    if phase:
+        _fail("InvalidReplicationGroupState", f"Replication group must be in available state to modify (it is {phase}).")
+    if not request.get("ApplyImmediately"):
+        _fail("InvalidParameterValue", "ApplyImmediately must be true for a shard configuration change.")
+    count = int(request.get("NodeGroupCount", 0))
+    shards, per_shard = _shape(rg)
+    if count < 1 or count > 500 or count == shards:
+        _fail("InvalidParameterValue", f"NodeGroupCount {count} must differ from {shards} and be 1 to 500.")
+    if count < shards and not (request.get("NodeGroupsToRemove") or request.get("NodeGroupsToRetain")):
+        _fail("InvalidParameterValue", "NodeGroupsToRemove or NodeGroupsToRetain is required when reducing the number of shards.")
+    _set_members(context, rg, count, per_shard, _template(context, rg))
+    latency.born("replication-group-modify", rid, _app(context))
+    return {"ReplicationGroup": {"ReplicationGroupId": rid, "Status": "modifying" if _busy(rid) else "available"}}

@@ -179,6 +179,7 @@ def elasticache():
             "ModifyReplicationGroup": lambda c, r: ec_model.modify(c, r, _ec_check_sgs),
             "IncreaseReplicaCount": ec_model.increase_replicas,
             "DecreaseReplicaCount": ec_model.decrease_replicas,
+            "ModifyReplicationGroupShardConfiguration": ec_model.reshard,
             "DeleteReplicationGroup": ec_model.delete,
             "CreateCacheParameterGroup": ec_model.create_parameter_group,
             "DescribeCacheParameterGroups": ec_model.describe_parameter_groups,

@@ -19,6 +19,7 @@ pub(crate) struct Cache {
     pub(crate) replicas: u32,
     pub(crate) apply: Option<ApplyMode>,
     pub(crate) rotation: &'static str,
+    pub(crate) shards: Option<u32>,
 }
 
 impl Default for Cache {
@@ -28,6 +29,7 @@ impl Default for Cache {
             replicas: 0,
             apply: None,
             rotation: "",
+            shards: None,
         }
     }
 }
@@ -62,9 +64,11 @@ pub(crate) fn cache_stack(env: &Environment, c: &Cache) -> Stack {
         .replicas(c.replicas)
         .maintenance_window("sun:03:00-sun:04:00")
         .token_rotation(c.rotation);
-    let spec = match c.apply {
-        Some(mode) => b.apply(mode).build(),
-        None => b.build(),
+    let spec = match (c.apply, c.shards) {
+        (Some(mode), None) => b.apply(mode).build(),
+        (None, None) => b.build(),
+        (None, Some(n)) => b.shards(n).build(),
+        (Some(mode), Some(n)) => b.apply(mode).shards(n).build(),
     };
     let h = stack.add(spec.unwrap());
     stack.export("cache.address", h.address());
@@ -363,5 +367,59 @@ async fn latency_mode_shows_progress_through_the_states() {
     }
     // 420 s of modelled creation at scale 0.02 is 8.4 s.
     assert!(took.as_secs_f64() >= 8.0, "apply took {took:?}");
+    assert_eq!(inventory(&t).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn cluster_mode_shards_change_in_place() {
+    let t = TestStack::new().await;
+    let two = Cache {
+        shards: Some(2),
+        replicas: 1,
+        ..Cache::default()
+    };
+    let plan = apply(&t, &cache_stack(&t.env, &two)).await;
+    assert!(
+        plan.to_string().contains("\"cluster-enabled\":\"yes\""),
+        "{plan}"
+    );
+    let g = describe(&t, &t.env).await;
+    assert_eq!(g.cluster_enabled(), Some(true));
+    assert_eq!(g.member_clusters().len(), 4);
+    assert!(g.configuration_endpoint().is_some());
+    assert!(changes(&cache_stack(&t.env, &two).plan(&t.ctx).await.unwrap()).is_empty());
+
+    let three = Cache {
+        shards: Some(3),
+        ..two.clone()
+    };
+    let stack = cache_stack(&t.env, &three);
+    let plan = stack.plan(&t.ctx).await.unwrap();
+    let Action::Update { diffs } = &group(&plan).action else {
+        panic!("resharding is an update: {plan}")
+    };
+    assert_eq!(diffs[0].field, "shards");
+    let before = t.calls().await;
+    stack.apply(&t.ctx, &plan).await.expect("reshard");
+    let made = calls_between(&before, &t.calls().await);
+    assert!(
+        made.contains_key(&(
+            "elasticache".into(),
+            "ModifyReplicationGroupShardConfiguration".into()
+        )),
+        "{made:?}"
+    );
+    assert_eq!(describe(&t, &t.env).await.member_clusters().len(), 6);
+    assert!(changes(&stack.plan(&t.ctx).await.unwrap()).is_empty());
+
+    // Back to cluster mode disabled: a new group.
+    let plain = cache_stack(&t.env, &Cache::default());
+    let plan = plain.plan(&t.ctx).await.unwrap();
+    assert!(
+        matches!(group(&plan).action, Action::Replace { .. }),
+        "{plan}"
+    );
+    let d = stack.plan_destroy(&t.ctx).await.unwrap();
+    stack.apply(&t.ctx, &d).await.expect("destroy");
     assert_eq!(inventory(&t).await, Vec::<String>::new());
 }

@@ -83,6 +83,12 @@ async fn bad_input_is_refused_before_any_call() {
         ),
         ("identifier", "Cache", redis!().identifier("Cache").build()),
         ("replicas", "6", redis!().replicas(6).build()),
+        ("shards", "0", redis!().shards(0).build()),
+        (
+            "automatic_failover",
+            "false",
+            redis!().shards(2).automatic_failover(false).build(),
+        ),
         ("port", "80", redis!().port(80).build()),
         (
             "snapshot_retention_days",
@@ -120,6 +126,13 @@ async fn bad_input_is_refused_before_any_call() {
             redis!()
                 .at_rest_encryption(false)
                 .kms_key_id("alias/x")
+                .build(),
+        ),
+        (
+            "parameters.cluster-enabled",
+            "yes",
+            redis!()
+                .parameters([("cluster-enabled".to_string(), "yes".to_string())].into())
                 .build(),
         ),
         (
