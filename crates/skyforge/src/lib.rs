@@ -42,3 +42,7 @@ pub use skyforge_cache as cache;
 /// CloudWatch Logs groups that services write into (feature `logs`).
 #[cfg(feature = "logs")]
 pub use skyforge_logs as logs;
+
+/// Application Load Balancers, listeners, rules and target groups (feature `loadbalancing`).
+#[cfg(feature = "loadbalancing")]
+pub use skyforge_loadbalancing as loadbalancing;

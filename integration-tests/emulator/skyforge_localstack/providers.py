@@ -11,6 +11,7 @@ from localstack.services.plugins import Service, aws_provider
 
 from . import latency, state
 from . import elasticache as ec_model
+from . import elbv2 as elb_model
 from . import rds as rds_model
 
 
@@ -223,7 +224,19 @@ def _elb_describe(context, request):
 
 @aws_provider(api="elbv2", name="default")
 def elbv2():
-    return _service("elbv2", {"CreateLoadBalancer": _elb_create, "DescribeLoadBalancers": _elb_describe})
+    return _service(
+        "elbv2",
+        {
+            "CreateLoadBalancer": _elb_create,
+            "DescribeLoadBalancers": _elb_describe,
+            "DescribeLoadBalancerAttributes": elb_model.describe_attributes,
+            "ModifyLoadBalancerAttributes": elb_model.modify_attributes,
+            "DeleteLoadBalancer": elb_model.delete_load_balancer,
+            "CreateListener": elb_model.create_listener,
+            "CreateRule": elb_model.create_rule,
+            "SetRulePriorities": elb_model.set_rule_priorities,
+        },
+    )
 
 
 # ---------------------------------------------------------------- ECS

@@ -7,6 +7,8 @@ mod database;
 mod database_checks;
 mod emulator;
 mod emulator_cache;
+mod loadbalancing;
+mod loadbalancing_checks;
 mod network;
 mod safety;
 mod secrets_registry;
