@@ -114,9 +114,17 @@ impl Component for LoadBalancer {
         let s = self.spec;
         let id = s.logical_id.clone();
         let sg = stack.add(security_group(&s));
+        let region = stack.env().region_name().unwrap_or("us-east-1").to_string();
+        let logs = s.access_log_days.map(|days| {
+            stack.add(
+                skyforge_storage::Bucket::for_alb_logs(format!("{id}-logs"), region, days)
+                    .expect("a validated load balancer makes a valid log bucket"),
+            )
+        });
         let lb = stack.add_resource(LbNode {
             spec: s.clone(),
             security_group: sg.id().into(),
+            log_bucket: logs.as_ref().map(|b| b.name()),
         });
         let lb_arn: Ref<String> = Ref::new(lb, "arn");
         let tgs: BTreeMap<String, NodeId> = s

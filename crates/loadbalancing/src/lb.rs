@@ -23,6 +23,8 @@ pub const KIND_LB: &str = "load_balancer";
 pub(crate) struct LbNode {
     pub(crate) spec: LoadBalancerSpec,
     pub(crate) security_group: Input<String>,
+    /// The access-log bucket's name, when logs are on.
+    pub(crate) log_bucket: Option<skyforge_core::Ref<String>>,
 }
 
 pub(crate) fn lb_name(spec: &LoadBalancerSpec, env: &Environment) -> String {
@@ -44,6 +46,21 @@ impl LbNode {
         Some(ids)
     }
 
+    /// The attributes for these inputs; `None` while the log bucket's name is unknown.
+    fn attributes_with(
+        &self,
+        env: &Environment,
+        inputs: &Inputs,
+    ) -> Option<BTreeMap<String, String>> {
+        let mut a = self.attributes(env);
+        if let Some(b) = &self.log_bucket {
+            a.insert("access_logs.s3.enabled".into(), "true".into());
+            a.insert("access_logs.s3.bucket".into(), inputs.get(b)?);
+            a.insert("access_logs.s3.prefix".into(), "alb".into());
+        }
+        Some(a)
+    }
+
     fn attributes(&self, env: &Environment) -> BTreeMap<String, String> {
         let s = &self.spec;
         BTreeMap::from([
@@ -60,6 +77,7 @@ impl LbNode {
                 "deletion_protection.enabled".into(),
                 s.protected_in(env).to_string(),
             ),
+            ("access_logs.s3.enabled".into(), "false".into()),
         ])
     }
 
@@ -84,7 +102,11 @@ impl LbNode {
             .send()
             .await
             .map_err(|e| Error::aws(&rid, "DescribeLoadBalancerAttributes", e))?;
-        let wanted = self.attributes(ctx.env());
+        let mut wanted = self.attributes(ctx.env());
+        if self.log_bucket.is_some() {
+            wanted.insert("access_logs.s3.bucket".into(), String::new());
+            wanted.insert("access_logs.s3.prefix".into(), String::new());
+        }
         let seen: BTreeMap<String, String> = attrs
             .attributes()
             .iter()
@@ -132,9 +154,17 @@ impl LbNode {
         tags::resource_tags(env, &self.spec.logical_id)
     }
 
-    async fn set_attributes(&self, ctx: &Context, guard: &Guard, arn: &str) -> Result<()> {
+    async fn set_attributes(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        guard: &Guard,
+        arn: &str,
+    ) -> Result<()> {
+        let rid = self.id();
         let attrs = self
-            .attributes(ctx.env())
+            .attributes_with(ctx.env(), inputs)
+            .ok_or_else(|| build_err(&rid, "the access-log bucket is not known at apply time"))?
             .into_iter()
             .map(|(k, v)| LoadBalancerAttribute::builder().key(k).value(v).build())
             .collect();
@@ -185,6 +215,7 @@ impl Resource for LbNode {
     fn dependencies(&self) -> Vec<NodeId> {
         let mut d: Vec<NodeId> = self.spec.subnets.subnets.iter().map(|s| s.node).collect();
         d.extend(self.security_group.dependency());
+        d.extend(self.log_bucket.map(|b| b.node()));
         d
     }
     async fn holds_data(&self, _: &Context, observed: &Observed) -> Result<bool> {
@@ -200,6 +231,16 @@ impl Resource for LbNode {
     }
     fn warnings(&self, env: &Environment) -> Vec<String> {
         crate::warnings::of(&self.spec, env)
+    }
+    fn validate(&self, env: &Environment) -> Result<()> {
+        if self.log_bucket.is_some() && env.region_name().is_none() {
+            return Err(Error::validation(
+                format!("load_balancer.{}.access_log_days", self.spec.logical_id),
+                "set",
+                "access logs need the environment's region (the log delivery principal is per region)",
+            ));
+        }
+        Ok(())
     }
     fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields {
         let mut f = Fields::new();
@@ -232,7 +273,11 @@ impl Resource for LbNode {
         );
         f.insert(
             "attributes".into(),
-            Field::new(Value::of(self.attributes(env))),
+            Field::new(
+                self.attributes_with(env, inputs)
+                    .map(Value::of)
+                    .unwrap_or(Value::Unknown),
+            ),
         );
         f.insert("tags".into(), Field::new(Value::of(self.desired_tags(env))));
         f
@@ -301,7 +346,7 @@ impl Resource for LbNode {
             .await?
             .ok_or_else(|| crate::Error::not_visible(rid.clone(), "right after creation"))?;
         let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-        self.set_attributes(ctx, guard, &arn).await?;
+        self.set_attributes(ctx, inputs, guard, &arn).await?;
         self.observed_of(ctx, &lb).await
     }
     async fn update(
@@ -331,7 +376,7 @@ impl Resource for LbNode {
             guard.send("SetSecurityGroups", &[], req.send()).await?;
         }
         if changed("attributes") {
-            self.set_attributes(ctx, guard, arn).await?;
+            self.set_attributes(ctx, inputs, guard, arn).await?;
         }
         if changed("tags") {
             sync_tags(

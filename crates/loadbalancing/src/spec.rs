@@ -236,6 +236,11 @@ pub struct LoadBalancerSpec {
     /// Drop requests with invalid header fields (default on).
     #[builder(default = true)]
     pub drop_invalid_header_fields: bool,
+    /// Access logs into a bucket the load balancer's component creates
+    /// (`skyforge_storage::Bucket::for_alb_logs`), kept this many days; off by default (a plan
+    /// warning in prod).
+    #[builder(default, setter(strip_option))]
+    pub access_log_days: Option<u32>,
     /// Deletion protection; default on in prod.
     #[builder(default, setter(strip_option))]
     pub deletion_protection: Option<bool>,

@@ -105,6 +105,9 @@ fn listener(spec: &LoadBalancerSpec) -> Result<()> {
         4000,
         "the idle timeout",
     )?;
+    if let Some(d) = spec.access_log_days {
+        in_range(spec, "access_log_days", d, 1, 3650, "access logs are kept")?;
+    }
     for c in &spec.allow_cidrs {
         let ok = c.split_once('/').is_some_and(|(ip, p)| {
             ip.parse::<std::net::IpAddr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 128)

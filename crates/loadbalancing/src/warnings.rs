@@ -18,6 +18,11 @@ pub(crate) fn of(s: &LoadBalancerSpec, env: &Environment) -> Vec<String> {
             "load balancer {id}: requests with invalid header fields reach the targets"
         ));
     }
+    if env.stage().is_prod() && s.access_log_days.is_none() {
+        w.push(format!(
+            "load balancer {id}: no access logs in prod (access_log_days)"
+        ));
+    }
     if env.stage().is_prod() && !s.protected_in(env) {
         w.push(format!(
             "load balancer {id}: deletion protection is off in prod"

@@ -46,3 +46,7 @@ pub use skyforge_logs as logs;
 /// Application Load Balancers, listeners, rules and target groups (feature `loadbalancing`).
 #[cfg(feature = "loadbalancing")]
 pub use skyforge_loadbalancing as loadbalancing;
+
+/// S3 buckets, private and protected by default (feature `storage`).
+#[cfg(feature = "storage")]
+pub use skyforge_storage as storage;

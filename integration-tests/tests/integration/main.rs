@@ -14,5 +14,6 @@ mod safety;
 mod secrets_registry;
 mod smoke;
 mod state;
+mod storage;
 mod validation;
 mod weather;

@@ -186,6 +186,18 @@ impl Stack {
         self.nodes.is_empty()
     }
 
+    /// The node declared with `id`, if any: components share a node (a data source) by adding
+    /// it only when it is not there yet.
+    pub fn find(&self, id: &ResourceId) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .position(|n| &n.id() == id)
+            .map(|index| NodeId {
+                stack: self.id,
+                index,
+            })
+    }
+
     /// The id of a node.
     pub fn resource_id(&self, node: NodeId) -> Option<ResourceId> {
         self.nodes.get(node.index).map(|n| n.id())

@@ -1,0 +1,60 @@
+//! The account the stack deploys into, as a data source: bucket names and log-delivery paths
+//! need it, and a plan reads it once (STS `GetCallerIdentity`).
+
+use async_trait::async_trait;
+use skyforge_core::{
+    Context, Environment, Error, FieldDiff, Fields, Guard, Inputs, Observed, Resource, ResourceId,
+    Result,
+};
+
+/// Resource kind `aws_account` (a data source).
+pub const KIND_ACCOUNT: &str = "aws_account";
+
+pub(crate) struct AccountNode;
+
+#[async_trait]
+impl Resource for AccountNode {
+    fn id(&self) -> ResourceId {
+        ResourceId::new(KIND_ACCOUNT, "current")
+    }
+    fn service(&self) -> &'static str {
+        "sts"
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+    fn desired(&self, _: &Environment, _: &Inputs) -> Fields {
+        Fields::new()
+    }
+    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
+        let out = ctx
+            .client(aws_sdk_sts::Client::new)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| Error::aws(self.id(), "GetCallerIdentity", e))?;
+        let account = out.account().unwrap_or_default().to_string();
+        let mut o = Observed {
+            physical_id: account.clone(),
+            ..Observed::default()
+        };
+        o.outputs.insert("account_id".into(), account.into());
+        Ok(Some(o))
+    }
+    async fn create(&self, _: &Context, _: &Inputs, _: &Guard) -> Result<Observed> {
+        Err(Error::not_updatable(&self.id(), "account"))
+    }
+    async fn update(
+        &self,
+        _: &Context,
+        _: &Inputs,
+        _: &Observed,
+        _: &[FieldDiff],
+        _: &Guard,
+    ) -> Result<Observed> {
+        Err(Error::not_updatable(&self.id(), "account"))
+    }
+    async fn delete(&self, _: &Context, _: &Observed, _: &Guard) -> Result<()> {
+        Ok(())
+    }
+}

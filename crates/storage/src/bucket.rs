@@ -1,0 +1,183 @@
+//! The bucket node: observed setting by setting, each one put back when it drifts.
+
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+use skyforge_core::naming::short_hash;
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{
+    Action, Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId, Observed,
+    Ref, Resource, ResourceId, Result, Value,
+};
+
+use crate::policy;
+use crate::s3;
+use crate::spec::{BucketSpec, Encryption, Purpose};
+
+/// Resource kind `s3_bucket`.
+pub const KIND_BUCKET: &str = "s3_bucket";
+
+pub(crate) struct BucketNode {
+    pub(crate) spec: BucketSpec,
+    pub(crate) account: Ref<String>,
+}
+
+/// The derived name: the stack's prefix, the logical id, and a digest of the account, the region
+/// and the owner (S3 names are global).
+pub(crate) fn derived_name(env: &Environment, logical: &str, account: &str) -> String {
+    let digest = short_hash(&[
+        account,
+        env.region_name().unwrap_or(""),
+        env.owner_id().unwrap_or(""),
+        &env.prefix(),
+        logical,
+    ]);
+    let mut head: String = format!("{}-{logical}", env.prefix().to_ascii_lowercase())
+        .chars()
+        .take(63 - 9)
+        .collect();
+    while head.ends_with(['-', '.']) {
+        head.pop();
+    }
+    format!("{head}-{digest}")
+}
+
+impl BucketNode {
+    pub(crate) fn name(&self, env: &Environment, inputs: &Inputs) -> Option<String> {
+        if let Some(n) = &self.spec.name {
+            return Some(n.clone());
+        }
+        let account = inputs.get(&self.account)?;
+        Some(derived_name(env, &self.spec.logical_id, &account))
+    }
+
+    pub(crate) fn desired_tags(&self, env: &Environment) -> Tags {
+        tags::resource_tags(env, &self.spec.logical_id)
+    }
+
+    pub(crate) fn policy(&self, bucket: &str, account: &str) -> Json {
+        let mut statements = vec![policy::deny_insecure(bucket)];
+        if let Purpose::AlbLogs { region, prefix } = &self.spec.purpose {
+            statements.push(policy::alb_logs(bucket, region, prefix, account));
+        }
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    pub(crate) fn encryption(&self) -> Json {
+        match &self.spec.encryption {
+            Encryption::S3Managed => json!({"algorithm": "AES256"}),
+            Encryption::Kms(k) => json!({"algorithm": "aws:kms", "key": k, "bucket_key": true}),
+        }
+    }
+
+    pub(crate) fn lifecycle(&self) -> Json {
+        Json::Array(
+            self.spec
+                .lifecycle
+                .iter()
+                .map(|r| {
+                    json!({
+                        "id": r.id, "prefix": r.prefix, "expire_days": r.expire_days,
+                        "noncurrent_expire_days": r.noncurrent_expire_days,
+                        "abort_multipart_days": r.abort_multipart_days,
+                        "transitions": r.transitions,
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+#[async_trait]
+impl Resource for BucketNode {
+    fn id(&self) -> ResourceId {
+        ResourceId::new(KIND_BUCKET, &self.spec.logical_id)
+    }
+    fn service(&self) -> &'static str {
+        "s3"
+    }
+    fn dependencies(&self) -> Vec<NodeId> {
+        vec![self.account.node()]
+    }
+    async fn holds_data(&self, ctx: &Context, observed: &Observed) -> Result<bool> {
+        s3::has_objects(ctx, &self.id(), &observed.physical_id).await
+    }
+    fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields {
+        let name = self.name(env, inputs);
+        let account = inputs.get(&self.account);
+        let mut f = Fields::new();
+        f.insert(
+            "name".into(),
+            Field::new(name.clone().map(Value::str).unwrap_or(Value::Unknown)).force_new(),
+        );
+        f.insert(
+            "object_lock".into(),
+            Field::new(Value::of(self.spec.object_lock)).force_new(),
+        );
+        let put = |f: &mut Fields, k: &str, v: Value| {
+            f.insert(k.into(), Field::new(v));
+        };
+        put(
+            &mut f,
+            "versioning",
+            Value::str(if self.spec.versioning {
+                "Enabled"
+            } else {
+                "Suspended"
+            }),
+        );
+        put(&mut f, "encryption", Value::of(self.encryption()));
+        put(&mut f, "public_access_block", Value::of(s3::all_blocked()));
+        put(&mut f, "ownership", Value::str("BucketOwnerEnforced"));
+        let policy = match (&name, &account) {
+            (Some(n), Some(a)) => Value::of(self.policy(n, a)),
+            _ => Value::Unknown,
+        };
+        put(&mut f, "policy", policy);
+        put(&mut f, "lifecycle", Value::of(self.lifecycle()));
+        put(&mut f, "tags", Value::of(self.desired_tags(env)));
+        f
+    }
+    fn diff(&self, desired: &Fields, observed: &Observed) -> Action {
+        crate::drift::diff(desired, observed)
+    }
+    async fn observe(&self, ctx: &Context, inputs: &Inputs) -> Result<Option<Observed>> {
+        let Some(name) = self.name(ctx.env(), inputs) else {
+            return Ok(None);
+        };
+        s3::observe(self, ctx, &name).await
+    }
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
+        let rid = self.id();
+        let name = self
+            .name(ctx.env(), inputs)
+            .ok_or_else(|| Error::Resource {
+                resource: rid.to_string(),
+                message: "the account is not known at apply time".into(),
+            })?;
+        s3::create(self, ctx, guard, &name).await?;
+        let account = inputs.require(&self.account, &rid)?;
+        s3::put_settings(self, ctx, guard, &name, &account, None).await?;
+        s3::observe(self, ctx, &name)
+            .await?
+            .ok_or_else(|| crate::Error::not_visible(rid, "right after creation"))
+    }
+    async fn update(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        observed: &Observed,
+        diffs: &[FieldDiff],
+        guard: &Guard,
+    ) -> Result<Observed> {
+        let rid = self.id();
+        let account = inputs.require(&self.account, &rid)?;
+        let name = observed.physical_id.clone();
+        s3::put_settings(self, ctx, guard, &name, &account, Some((observed, diffs))).await?;
+        s3::observe(self, ctx, &name)
+            .await?
+            .ok_or_else(|| crate::Error::not_visible(rid, "after its update"))
+    }
+    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
+        s3::empty_and_delete(ctx, guard, &self.id(), &observed.physical_id).await
+    }
+}

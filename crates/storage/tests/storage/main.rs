@@ -1,0 +1,3 @@
+//! skyforge-storage tests that make no AWS call.
+
+mod plans;
