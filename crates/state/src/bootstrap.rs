@@ -6,82 +6,19 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     SseSpecification, TableStatus,
 };
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
-};
-use skyforge_core::Context;
 use skyforge_core::wait::Poll;
+use skyforge_core::{Context, Environment, Stack, Stage};
 
-use crate::backends::{LOCK_KEY_ATTRIBUTE, s3_client};
+use crate::backends::LOCK_KEY_ATTRIBUTE;
 use crate::error::{Result, aws};
 
-/// Make sure `bucket` exists, versioned, encrypted (AES-256) and closed to the public, and (when
+/// Make sure `bucket` exists as `skyforge_storage::Bucket::for_state` describes it (versioned,
+/// SSE-S3, public access blocked, TLS only, noncurrent versions kept 90 days; an untagged bucket
+/// of that name is taken over), planned and applied by the engine like any bucket, and (when
 /// given) that the lock `table` exists with a `LockID` key, on-demand billing and encryption.
 /// Safe to run again: settings are put back, nothing is duplicated.
 pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Result<()> {
-    let s3 = s3_client(ctx);
-    let exists = s3.head_bucket().bucket(bucket).send().await.is_ok();
-    if !exists {
-        let mut req = s3.create_bucket().bucket(bucket);
-        if ctx.region() != "us-east-1" {
-            req = req.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(ctx.region()))
-                    .build(),
-            );
-        }
-        if let Err(e) = req.send().await {
-            let e = aws(bucket, "CreateBucket", e);
-            if e.aws_code() != Some("BucketAlreadyOwnedByYou") {
-                return Err(e);
-            }
-        }
-    }
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws(bucket, "PutBucketVersioning", e))?;
-    let rule = ServerSideEncryptionRule::builder()
-        .apply_server_side_encryption_by_default(
-            ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::Aes256)
-                .build()
-                .map_err(|e| aws_build(bucket, e))?,
-        )
-        .build();
-    s3.put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(rule)
-                .build()
-                .map_err(|e| aws_build(bucket, e))?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws(bucket, "PutBucketEncryption", e))?;
-    s3.put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws(bucket, "PutPublicAccessBlock", e))?;
-
+    state_bucket(ctx, bucket).await?;
     let Some(table) = table else { return Ok(()) };
     let ddb = ctx.client(aws_sdk_dynamodb::Client::new);
     let described = ddb.describe_table().table_name(table).send().await;
@@ -132,6 +69,33 @@ pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Resu
             })
         })
         .await?;
+    Ok(())
+}
+
+/// The stack a state bucket belongs to: `<project>-state-s<digest of the bucket name>`, never
+/// the stack whose state it keeps (that stack's orphan listing would find it) nor the one of
+/// another state bucket.
+pub fn state_environment(env: &Environment, bucket: &str) -> Environment {
+    let owner = format!("s{}", skyforge_core::naming::short_hash(&["state", bucket]));
+    let mut state = Environment::new(env.project_name(), Stage::Named("state".into()))
+        .owner(owner)
+        .ephemeral(env.is_ephemeral());
+    if let Some(r) = env.region_name() {
+        state = state.region(r);
+    }
+    for (k, v) in env.user_tags() {
+        state = state.tag(k, v);
+    }
+    state
+}
+
+async fn state_bucket(ctx: &Context, bucket: &str) -> Result<()> {
+    let env = state_environment(ctx.env(), bucket);
+    let state_ctx = Context::from_sdk_config(env.clone(), ctx.sdk_config().clone());
+    let mut stack = Stack::new(env);
+    stack.add(skyforge_storage::Bucket::for_state(bucket)?);
+    let plan = stack.plan(&state_ctx).await?;
+    stack.apply(&state_ctx, &plan).await?;
     Ok(())
 }
 

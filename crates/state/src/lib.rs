@@ -50,7 +50,7 @@ mod session;
 mod store;
 
 pub use backends::{DynamoDbLock, FileLock, LOCK_KEY_ATTRIBUTE, S3Lock, s3_client};
-pub use bootstrap::bootstrap;
+pub use bootstrap::{bootstrap, state_environment};
 pub use document::{JournalEntry, JournalStatus, ResourceRecord, SCHEMA_VERSION, StateDocument};
 pub use error::{Error, Result};
 pub use lock::{

@@ -85,7 +85,10 @@ pub(crate) async fn observe(
         return Ok(None);
     }
     let found = tags_of(ctx, &rid, name).await?;
-    tags::ensure_owned(&found, ctx.env(), &rid, name)?;
+    let untagged = !found.keys().any(|k| k.starts_with("skyforge:"));
+    if !(node.spec.adopt_untagged && untagged) {
+        tags::ensure_owned(&found, ctx.env(), &rid, name)?;
+    }
     let mut o = Observed {
         physical_id: name.to_string(),
         ..Observed::default()

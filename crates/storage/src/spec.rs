@@ -109,6 +109,11 @@ pub struct BucketSpec {
     /// What the bucket is for (presets set it).
     #[builder(default = Purpose::General)]
     pub purpose: Purpose,
+    /// Take over a bucket of this name that carries no skyforge tags at all (one made by hand
+    /// or by an earlier tool) instead of refusing it as not owned; a bucket of another skyforge
+    /// stack is still refused. Only with an explicit `name`.
+    #[builder(default)]
+    pub adopt_untagged: bool,
 }
 
 /// A validated bucket, ready to add to a stack.
@@ -142,6 +147,21 @@ impl Bucket {
                 region: region.into(),
                 prefix: "alb".into(),
             })
+            .build()
+    }
+    /// The bucket holding a stack's state (`skyforge-state`'s bootstrap): an explicit name,
+    /// versioned (every state document stays recoverable), SSE-S3, noncurrent versions kept 90
+    /// days; an existing untagged bucket of that name is taken over.
+    pub fn for_state(name: impl Into<String>) -> Result<Bucket> {
+        Bucket::builder()
+            .logical_id("state")
+            .name(name)
+            .adopt_untagged(true)
+            .lifecycle(vec![
+                LifecycleRule::new("state-history")
+                    .expire_noncurrent_after(90)
+                    .abort_multipart_after(7),
+            ])
             .build()
     }
     /// The spec.

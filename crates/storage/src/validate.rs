@@ -135,6 +135,14 @@ pub(crate) fn spec(spec: &BucketSpec) -> Result<()> {
             "3 to 63 lowercase letters, digits, hyphens and dots, starting and ending with a letter or digit, not IP-shaped, not xn--, sthree- or -s3alias",
         ));
     }
+    if spec.adopt_untagged && spec.name.is_none() {
+        return Err(fail(
+            spec,
+            "adopt_untagged",
+            "true",
+            "only a bucket with an explicit name can be taken over",
+        ));
+    }
     if let Encryption::Kms(k) = &spec.encryption
         && k.trim().is_empty()
     {

@@ -78,7 +78,7 @@ pub(crate) fn db_stack(env: &Environment, db: &Db) -> Stack {
 pub(crate) fn mutating(c: &BTreeMap<(String, String), u64>) -> Vec<String> {
     c.keys()
         .filter(|(_, op)| {
-            !["Describe", "Get", "List"]
+            !["Describe", "Get", "List", "Head"]
                 .iter()
                 .any(|p| op.starts_with(p))
         })

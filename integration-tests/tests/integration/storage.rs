@@ -331,3 +331,58 @@ async fn a_load_balancer_writes_access_logs_into_its_bucket() {
     stack.apply(&t.ctx, &d).await.expect("destroy");
     assert_eq!(inventory(&t).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn the_state_bootstrap_goes_through_the_bucket_resource() {
+    let t = TestStack::new().await;
+    let s3 = t.s3();
+    // A bucket made by hand, without tags, is taken over.
+    let name = format!("{}-tfstate", t.app);
+    s3.create_bucket().bucket(&name).send().await.unwrap();
+    skyforge_state::bootstrap(&t.ctx, &name, None)
+        .await
+        .expect("bootstrap");
+    let tags = s3.get_bucket_tagging().bucket(&name).send().await.unwrap();
+    let stack_tag = tags
+        .tag_set()
+        .iter()
+        .find(|t| t.key() == "skyforge:stack")
+        .map(|t| t.value().to_string());
+    let state_env = skyforge_state::state_environment(&t.env, &name);
+    assert_eq!(stack_tag, Some(skyforge_core::tags::stack_name(&state_env)));
+    assert_ne!(
+        stack_tag,
+        Some(t.name()),
+        "not the stack whose state it keeps"
+    );
+    let policy = s3.get_bucket_policy().bucket(&name).send().await.unwrap();
+    assert!(policy.policy().unwrap().contains("DenyInsecureTransport"));
+    let v = s3
+        .get_bucket_versioning()
+        .bucket(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.status().map(|s| s.as_str()), Some("Enabled"));
+    // Again: nothing to change, no mutating call.
+    let before = t.calls().await;
+    skyforge_state::bootstrap(&t.ctx, &name, None)
+        .await
+        .expect("bootstrap again");
+    let made = calls_between(&before, &t.calls().await);
+    assert!(mutating(&made).is_empty(), "second bootstrap made {made:?}");
+    // The stack whose state it keeps does not see it as an orphan.
+    let main = bucket_stack(&t.env);
+    let plan = main.plan(&t.ctx).await.unwrap();
+    assert!(
+        !plan.resources.iter().any(|r| r.orphan),
+        "the state bucket is not an orphan of the main stack: {plan}"
+    );
+    // Clean up through the state stack's own identity.
+    let ctx = Context::from_sdk_config(state_env.clone(), t.ctx.sdk_config().clone());
+    let mut stack = Stack::new(state_env);
+    stack.add(Bucket::for_state(&name).unwrap());
+    let d = stack.plan_destroy(&ctx).await.unwrap();
+    stack.apply(&ctx, &d).await.expect("destroy");
+    assert!(s3.head_bucket().bucket(&name).send().await.is_err());
+}
