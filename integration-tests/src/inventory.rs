@@ -139,7 +139,7 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let ctx = &t.ctx;
     let mut out = Vec::new();
 
-    // EC2: one call lists every tagged EC2 resource.
+    // EC2: one listing (every page) of every tagged EC2 resource.
     let ec2 = ctx.client(aws_sdk_ec2::Client::new);
     let tags = ec2
         .describe_tags()
@@ -155,10 +155,12 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
                 .values(&stack)
                 .build(),
         )
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("ec2 DescribeTags");
-    for d in tags.tags() {
+    for d in tags.iter().flat_map(|p| p.tags()) {
         let id = d.resource_id().unwrap_or_default().to_string();
         // The emulator keeps tags of deleted resources in DescribeTags: confirm existence.
         if !ec2_exists(&ec2, &id).await {
@@ -189,10 +191,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let s3 = t.s3();
     for b in s3
         .list_buckets()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("s3 ListBuckets")
-        .buckets()
+        .iter()
+        .flat_map(|p| p.buckets())
     {
         let name = b.name().unwrap_or_default();
         // A bucket without tags answers NoSuchTagSet, one deleted since the listing NoSuchBucket;
@@ -217,10 +222,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let ddb = ctx.client(aws_sdk_dynamodb::Client::new);
     for name in ddb
         .list_tables()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("dynamodb ListTables")
-        .table_names()
+        .iter()
+        .flat_map(|p| p.table_names())
     {
         let Some(described) = listed_item(
             ddb.describe_table().table_name(name).send().await,
@@ -247,10 +255,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let sm = ctx.client(aws_sdk_secretsmanager::Client::new);
     for s in sm
         .list_secrets()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("ListSecrets")
-        .secret_list()
+        .iter()
+        .flat_map(|p| p.secret_list())
     {
         if s.deleted_date().is_none()
             && has(
@@ -270,10 +281,12 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let ssm = ctx.client(aws_sdk_ssm::Client::new);
     let params = ssm
         .describe_parameters()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeParameters");
-    for p in params.parameters() {
+    for p in params.iter().flat_map(|page| page.parameters()) {
         let name = p.name().unwrap_or_default();
         let Some(tg) = listed_item(
             ssm.list_tags_for_resource()
@@ -291,7 +304,14 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     }
 
     let iam = ctx.client(aws_sdk_iam::Client::new);
-    for r in iam.list_roles().send().await.expect("ListRoles").roles() {
+    let roles = iam
+        .list_roles()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .expect("ListRoles");
+    for r in roles.iter().flat_map(|p| p.roles()) {
         let Some(tg) = listed_item(
             iam.list_role_tags().role_name(r.role_name()).send().await,
             "role tags",
@@ -306,10 +326,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let logs = ctx.client(aws_sdk_cloudwatchlogs::Client::new);
     for g in logs
         .describe_log_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeLogGroups")
-        .log_groups()
+        .iter()
+        .flat_map(|p| p.log_groups())
     {
         let arn = g
             .arn()
@@ -339,10 +362,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let cw = ctx.client(aws_sdk_cloudwatch::Client::new);
     for a in cw
         .describe_alarms()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeAlarms")
-        .metric_alarms()
+        .iter()
+        .flat_map(|p| p.metric_alarms())
     {
         let Some(tg) = listed_item(
             cw.list_tags_for_resource()
@@ -367,7 +393,14 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     }
 
     let sns = ctx.client(aws_sdk_sns::Client::new);
-    for tp in sns.list_topics().send().await.expect("ListTopics").topics() {
+    let topics = sns
+        .list_topics()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .expect("ListTopics");
+    for tp in topics.iter().flat_map(|p| p.topics()) {
         let arn = tp.topic_arn().unwrap_or_default();
         let Some(tg) = listed_item(
             sns.list_tags_for_resource().resource_arn(arn).send().await,
@@ -383,11 +416,14 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let ecs = ctx.client(aws_sdk_ecs::Client::new);
     let arns = ecs
         .list_clusters()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("ListClusters")
-        .cluster_arns()
-        .to_vec();
+        .iter()
+        .flat_map(|p| p.cluster_arns().iter().cloned())
+        .collect::<Vec<_>>();
     if !arns.is_empty() {
         let d = ecs
             .describe_clusters()
@@ -416,10 +452,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let ecr = ctx.client(aws_sdk_ecr::Client::new);
     for r in ecr
         .describe_repositories()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeRepositories")
-        .repositories()
+        .iter()
+        .flat_map(|p| p.repositories())
     {
         let Some(tg) = listed_item(
             ecr.list_tags_for_resource()
@@ -441,10 +480,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let rds = ctx.client(aws_sdk_rds::Client::new);
     for g in rds
         .describe_db_subnet_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeDBSubnetGroups")
-        .db_subnet_groups()
+        .iter()
+        .flat_map(|p| p.db_subnet_groups())
     {
         let Some(tg) = listed_item(
             rds.list_tags_for_resource()
@@ -469,10 +511,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     }
     for g in rds
         .describe_db_parameter_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeDBParameterGroups")
-        .db_parameter_groups()
+        .iter()
+        .flat_map(|p| p.db_parameter_groups())
     {
         let Some(tg) = listed_item(
             rds.list_tags_for_resource()
@@ -497,10 +542,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     }
     for i in rds
         .describe_db_instances()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeDBInstances")
-        .db_instances()
+        .iter()
+        .flat_map(|p| p.db_instances())
     {
         if has(
             i.tag_list()
@@ -518,10 +566,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let ec = ctx.client(aws_sdk_elasticache::Client::new);
     for g in ec
         .describe_cache_subnet_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeCacheSubnetGroups")
-        .cache_subnet_groups()
+        .iter()
+        .flat_map(|p| p.cache_subnet_groups())
     {
         let Some(tg) = listed_item(
             ec.list_tags_for_resource()
@@ -551,10 +602,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let mut arns: Vec<(String, String)> = Vec::new();
     for lb in elb
         .describe_load_balancers()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeLoadBalancers")
-        .load_balancers()
+        .iter()
+        .flat_map(|p| p.load_balancers())
     {
         arns.push((
             "load-balancer".into(),
@@ -563,10 +617,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     }
     for tg in elb
         .describe_target_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeTargetGroups")
-        .target_groups()
+        .iter()
+        .flat_map(|p| p.target_groups())
     {
         arns.push((
             "target-group".into(),
@@ -622,10 +679,13 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
     let sd = ctx.client(aws_sdk_servicediscovery::Client::new);
     for ns in sd
         .list_namespaces()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("ListNamespaces")
-        .namespaces()
+        .iter()
+        .flat_map(|p| p.namespaces())
     {
         let Some(tg) = listed_item(
             sd.list_tags_for_resource()
@@ -684,10 +744,13 @@ async fn elasticache_extra(ec: &aws_sdk_elasticache::Client, stack: &str) -> Vec
     let mut arns: Vec<(String, String, String)> = Vec::new();
     for g in ec
         .describe_replication_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeReplicationGroups")
-        .replication_groups()
+        .iter()
+        .flat_map(|p| p.replication_groups())
     {
         arns.push((
             "replication-group".into(),
@@ -697,10 +760,13 @@ async fn elasticache_extra(ec: &aws_sdk_elasticache::Client, stack: &str) -> Vec
     }
     for g in ec
         .describe_cache_parameter_groups()
+        .into_paginator()
         .send()
+        .try_collect()
         .await
         .expect("DescribeCacheParameterGroups")
-        .cache_parameter_groups()
+        .iter()
+        .flat_map(|p| p.cache_parameter_groups())
     {
         arns.push((
             "parameter-group".into(),

@@ -155,6 +155,35 @@ impl std::io::Write for Capture {
     }
 }
 
+/// Check a table of specs that must be refused: each `(field, value, result)` must be a
+/// validation error whose field ends with `field` and whose value contains `value`. Returns the
+/// distinct errors the table produced (field, value and rule), for the caller to require a
+/// number of.
+pub fn refused_rules<T>(
+    cases: Vec<(&str, &str, skyforge_core::Result<T>)>,
+) -> std::collections::BTreeSet<String> {
+    let mut rules = std::collections::BTreeSet::new();
+    for (field, value, result) in cases {
+        match result {
+            Err(skyforge_core::Error::Validation {
+                field: f,
+                value: v,
+                rule,
+            }) => {
+                assert!(f.ends_with(field), "{field}: got field {f} ({v}: {rule})");
+                assert!(
+                    v.contains(value),
+                    "{field}: got value {v}, wanted {value} ({rule})"
+                );
+                rules.insert(format!("{f} = {v}: {rule}"));
+            }
+            Err(other) => panic!("{field}={value}: not a validation error: {other}"),
+            Ok(_) => panic!("{field}={value} was accepted"),
+        }
+    }
+    rules
+}
+
 /// Difference of two call counts (after - before), zero entries dropped.
 pub fn calls_between(
     before: &BTreeMap<(String, String), u64>,

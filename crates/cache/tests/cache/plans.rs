@@ -1,32 +1,9 @@
 //! Plans of seed 003's staging cache and a prod cache with a replica, compared with snapshots
-//! (`SKYFORGE_UPDATE_SNAPSHOTS=1` rewrites them).
-
-use std::path::Path;
+//! (insta; see docs/testing.md).
 
 use skyforge_cache::{Redis, RedisUrl};
 use skyforge_core::{Environment, Plan, ResourceId, Result, Stack, Stage};
 use skyforge_network::{Azs, Nat, Network, SecurityGroup, Tier};
-
-fn check_snapshot(name: &str, actual: &str) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/cache/snapshots")
-        .join(name);
-    if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&file, actual).expect("write snapshot");
-        return;
-    }
-    let want = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with SKYFORGE_UPDATE_SNAPSHOTS=1",
-            file.display()
-        )
-    });
-    assert!(
-        want == actual,
-        "plan differs from {}:\n{actual}",
-        file.display()
-    );
-}
 
 fn stack_with(env: Environment, replicas: u32) -> Result<(Stack, skyforge_cache::CacheHandle)> {
     let mut stack = Stack::new(env);
@@ -91,7 +68,7 @@ fn seed_003_staging_cache_plan() {
     let env = Environment::new("alva", Stage::Staging).region("us-east-1");
     let (stack, _) = stack_with(env, 0).unwrap();
     let plan = stack.plan_offline().unwrap();
-    check_snapshot("003-staging.txt", &cache_part(&plan));
+    insta::assert_snapshot!("003-staging", cache_part(&plan));
     let g = plan
         .get(&ResourceId::new("cache_replication_group", "cache"))
         .expect("planned");
@@ -112,7 +89,7 @@ fn prod_cache_with_a_replica_plan() {
     let env = Environment::new("alva", Stage::Prod).region("us-east-1");
     let (stack, cache) = stack_with(env, 1).unwrap();
     let plan = stack.plan_offline().unwrap();
-    check_snapshot("prod.txt", &cache_part(&plan));
+    insta::assert_snapshot!("prod", cache_part(&plan));
     let text = plan.to_string();
     assert!(text.contains("automatic_failover         = true"), "{text}");
     assert!(text.contains("multi_az                   = true"), "{text}");

@@ -1,27 +1,9 @@
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use skyforge_core::{
     Action, FieldDiff, PendingChange, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId,
     ResourcePlan, Value, Warning,
 };
-
-fn snapshot(name: &str, actual: &str) {
-    let path = PathBuf::from(manifest_dir())
-        .join("tests/engine/snapshots")
-        .join(name);
-    if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing snapshot {} (run with SKYFORGE_UPDATE_SNAPSHOTS=1)",
-            path.display()
-        )
-    });
-    assert_eq!(actual, expected, "snapshot {name} differs");
-}
 
 fn sample() -> Plan {
     let mut create = BTreeMap::new();
@@ -210,7 +192,7 @@ fn text_rendering() {
     assert!(!text.contains("canary"), "a sensitive value leaked");
     assert!(text.ends_with("Plan: 2 to add, 1 to change, 2 to replace, 2 to destroy."));
     assert!(text.starts_with("Error: ecr_repository.legacy: holds data"));
-    snapshot("plan.txt", &text);
+    insta::assert_snapshot!("plan", text);
 }
 
 #[test]
@@ -218,7 +200,7 @@ fn json_rendering_round_trips_without_secrets() {
     let p = sample();
     let json = p.to_json();
     assert!(!json.contains("canary"));
-    snapshot("plan.json", &json);
+    insta::assert_snapshot!("plan-json", json);
     let back: Plan = serde_json::from_str(&json).unwrap();
     assert_eq!(back.summary, p.summary);
     assert_eq!(back.resources.len(), p.resources.len());
@@ -257,11 +239,5 @@ fn no_change_rendering() {
         vec![],
     );
     assert!(!p.has_changes());
-    snapshot("plan-nochange.txt", &p.to_string());
-}
-
-/// The package directory of the test run (cargo sets it when it runs the test), so a test binary
-/// built in another checkout still reads this checkout's snapshots.
-fn manifest_dir() -> String {
-    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
+    insta::assert_snapshot!("plan-nochange", p.to_string());
 }

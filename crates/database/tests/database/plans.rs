@@ -1,32 +1,9 @@
 //! Plans of seed 003's staging database and seed 004's prod database, compared with snapshots
-//! (`SKYFORGE_UPDATE_SNAPSHOTS=1` rewrites them).
-
-use std::path::Path;
+//! (insta; see docs/testing.md).
 
 use skyforge_core::{Environment, Plan, ResourceId, Result, Stack, Stage};
 use skyforge_database::{Postgres, Storage};
 use skyforge_network::{Azs, Nat, Network, SecurityGroup, Tier};
-
-fn check_snapshot(name: &str, actual: &str) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/database/snapshots")
-        .join(name);
-    if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&file, actual).expect("write snapshot");
-        return;
-    }
-    let want = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with SKYFORGE_UPDATE_SNAPSHOTS=1",
-            file.display()
-        )
-    });
-    assert!(
-        want == actual,
-        "plan differs from {}:\n{actual}",
-        file.display()
-    );
-}
 
 fn network(stack: &mut Stack, tiers: Vec<Tier>) -> Result<skyforge_network::NetworkHandle> {
     Ok(stack.add(
@@ -134,7 +111,7 @@ fn database_part(plan: &Plan) -> String {
 fn seed_003_staging_database_plan() {
     let (stack, _) = staging().unwrap();
     let plan = stack.plan_offline().unwrap();
-    check_snapshot("003-staging.txt", &database_part(&plan));
+    insta::assert_snapshot!("003-staging", database_part(&plan));
     let inst = plan
         .get(&ResourceId::new("db_instance", "database"))
         .expect("the instance is planned");
@@ -153,7 +130,7 @@ fn seed_003_staging_database_plan() {
 fn seed_004_prod_database_plan() {
     let (stack, db) = prod().unwrap();
     let plan = stack.plan_offline().unwrap();
-    check_snapshot("004-prod.txt", &database_part(&plan));
+    insta::assert_snapshot!("004-prod", database_part(&plan));
     let warnings: Vec<&str> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
     assert!(
         warnings.iter().any(|w| w.contains("burstable")),

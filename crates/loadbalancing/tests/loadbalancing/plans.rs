@@ -1,32 +1,9 @@
 //! Plans of seed 003's four path routes and seed 004's HTTPS with redirect and stickiness,
-//! compared with snapshots (`SKYFORGE_UPDATE_SNAPSHOTS=1` rewrites them).
-
-use std::path::Path;
+//! compared with snapshots (insta; see docs/testing.md).
 
 use skyforge_core::{Environment, Plan, ResourceId, Result, Stack, Stage};
 use skyforge_loadbalancing::{HealthCheck, LoadBalancer, LoadBalancerHandle, Route};
 use skyforge_network::{Azs, Nat, Network, Tier};
-
-fn check_snapshot(name: &str, actual: &str) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/loadbalancing/snapshots")
-        .join(name);
-    if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&file, actual).expect("write snapshot");
-        return;
-    }
-    let want = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with SKYFORGE_UPDATE_SNAPSHOTS=1",
-            file.display()
-        )
-    });
-    assert!(
-        want == actual,
-        "plan differs from {}:\n{actual}",
-        file.display()
-    );
-}
 
 fn lb_part(plan: &Plan) -> String {
     let mut out = String::new();
@@ -114,7 +91,7 @@ fn seed_004() -> Result<(Stack, LoadBalancerHandle)> {
 fn seed_003_four_path_routes() {
     let (stack, lb) = seed_003().unwrap();
     let plan = stack.plan_offline().unwrap();
-    check_snapshot("003-staging.txt", &lb_part(&plan));
+    insta::assert_snapshot!("003-staging", lb_part(&plan));
     assert_eq!(lb.priorities().len(), 3, "the default route has no rule");
     for r in ["api", "auth", "admin"] {
         assert!(
@@ -137,7 +114,7 @@ fn seed_003_four_path_routes() {
 fn seed_004_redirect_https_and_stickiness() {
     let (stack, lb) = seed_004().unwrap();
     let plan = stack.plan_offline().unwrap();
-    check_snapshot("004-prod.txt", &lb_part(&plan));
+    insta::assert_snapshot!("004-prod", lb_part(&plan));
     let text = plan.to_string();
     assert!(text.contains("redirect:https:443:301"), "{text}");
     assert!(

@@ -1,29 +1,5 @@
-use std::path::Path;
-
 use skyforge_core::{Environment, Plan, ResourceId, Result, Stack, Stage};
 use skyforge_network::{Azs, FlowLogs, Nat, Network, Peer, Rule, SecurityGroup, Tier};
-
-/// Compare with `snapshots/<name>`; `SKYFORGE_UPDATE_SNAPSHOTS=1` rewrites it.
-fn check_snapshot(name: &str, actual: &str) {
-    let file = Path::new(&manifest_dir())
-        .join("tests/network/snapshots")
-        .join(name);
-    if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&file, actual).expect("write snapshot");
-    } else {
-        let want = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run with SKYFORGE_UPDATE_SNAPSHOTS=1",
-                file.display()
-            )
-        });
-        assert!(
-            want == actual,
-            "plan differs from {}:\n{actual}",
-            file.display()
-        );
-    }
-}
 
 fn with_groups(stack: &mut Stack, vpc: skyforge_core::Ref<String>) -> Result<()> {
     let alb = stack.add(
@@ -106,7 +82,7 @@ fn prod_plan() -> Result<Plan> {
 #[test]
 fn staging_two_az_single_nat_plan() {
     let plan = staging_plan().unwrap();
-    check_snapshot("staging-2az-single-nat.txt", &plan.to_string());
+    insta::assert_snapshot!("staging-2az-single-nat", plan.to_string());
     // vpc, 6 subnets, igw + attachment, 3 tables, 2 routes, 6 associations, 1 eip + nat,
     // 3 groups + 3 rules.
     assert_eq!(plan.summary.add, 1 + 6 + 2 + 3 + 2 + 6 + 2 + 6, "{plan}");
@@ -116,7 +92,7 @@ fn staging_two_az_single_nat_plan() {
 #[test]
 fn prod_three_az_per_az_nat_plan() {
     let plan = prod_plan().unwrap();
-    check_snapshot("prod-3az-per-az-nat.txt", &plan.to_string());
+    insta::assert_snapshot!("prod-3az-per-az-nat", plan.to_string());
     // Zone k's private subnet is associated with table k, which routes through NAT k.
     for k in 1..=3 {
         let assoc = plan
@@ -308,10 +284,4 @@ fn downgrades_are_plan_warnings() {
         "{w:?}"
     );
     assert!(plan.to_string().contains("opens tcp 22 to the internet"));
-}
-
-/// The package directory of the test run (cargo sets it when it runs the test), so a test binary
-/// built in another checkout still reads this checkout's snapshots.
-fn manifest_dir() -> String {
-    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }

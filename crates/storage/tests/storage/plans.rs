@@ -1,31 +1,8 @@
 //! A plan of seed 002's application bucket and a load balancer's log bucket, compared with a
-//! snapshot (`SKYFORGE_UPDATE_SNAPSHOTS=1` rewrites it); names and grants.
-
-use std::path::Path;
+//! snapshot (insta; see docs/testing.md); names and grants.
 
 use skyforge_core::{Environment, Stack, Stage};
 use skyforge_storage::{Access, Bucket, Encryption, grant_statements, valid_name};
-
-fn check_snapshot(name: &str, actual: &str) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/storage/snapshots")
-        .join(name);
-    if std::env::var_os("SKYFORGE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&file, actual).expect("write snapshot");
-        return;
-    }
-    let want = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with SKYFORGE_UPDATE_SNAPSHOTS=1",
-            file.display()
-        )
-    });
-    assert!(
-        want == actual,
-        "plan differs from {}:\n{actual}",
-        file.display()
-    );
-}
 
 #[test]
 fn application_and_log_buckets_plan() {
@@ -42,7 +19,7 @@ fn application_and_log_buckets_plan() {
     );
     stack.add(Bucket::for_alb_logs("alb-logs", "us-east-1", 90).unwrap());
     let plan = stack.plan_offline().unwrap();
-    check_snapshot("buckets.txt", &plan.to_string());
+    insta::assert_snapshot!("buckets", plan.to_string());
     // One account lookup serves both buckets.
     assert_eq!(
         plan.resources
