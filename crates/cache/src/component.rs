@@ -103,10 +103,10 @@ impl Component for Redis {
         let env = stack.env().clone();
         let group_id = crate::group::identifier(&s, &env);
         let sg = stack.add(security_group(&s));
-        let subnet_group = stack.add_resource(SubnetGroupNode {
-            logical: id.clone(),
-            subnets: s.subnets.0.iter().map(|h| Input::Ref(h.id)).collect(),
-        });
+        let subnet_group = stack.add_resource(SubnetGroupNode::new(
+            id.clone(),
+            s.subnets.0.iter().map(|h| Input::Ref(h.id)).collect(),
+        ));
         let params = stack.add_resource(ParameterGroupNode {
             logical: id.clone(),
             family: s.family(),

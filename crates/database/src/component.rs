@@ -97,10 +97,10 @@ impl Component for Postgres {
         let mode = s.apply_in(stack.env());
         let identifier = crate::instance::identifier(&s, stack.env());
         let sg = stack.add(security_group(&s));
-        let subnet_group = stack.add_resource(SubnetGroupNode {
-            logical: id.clone(),
-            subnets: s.subnets.0.iter().map(|h| Input::Ref(h.id)).collect(),
-        });
+        let subnet_group = stack.add_resource(SubnetGroupNode::new(
+            id.clone(),
+            s.subnets.0.iter().map(|h| Input::Ref(h.id)).collect(),
+        ));
         let params = stack.add_resource(ParameterGroupNode {
             logical: id.clone(),
             family: s.family(),

@@ -1,53 +1,25 @@
-//! The DB subnet group: the database's private or isolated subnets.
+//! The DB subnet group: the database's private or isolated subnets, as the network crate's
+//! subnet-group node with RDS's calls.
 
 use async_trait::async_trait;
-use aws_sdk_rds::types::DbSubnetGroup;
 use skyforge_core::naming::{self, NameKind};
-use skyforge_core::tags::{self, Tags};
-use skyforge_core::{
-    Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed,
-    Resource, ResourceId, Result, Value,
-};
+use skyforge_core::tags::Tags;
+use skyforge_core::{Context, Environment, Error, Guard, Observed, ResourceId, Result};
+use skyforge_network::service_subnets::{DescribedGroup, SubnetGroupApi};
 
 use crate::instance::{client, rds_tags};
 
 /// Resource kind `db_subnet_group`.
 pub const KIND_SUBNET_GROUP: &str = "db_subnet_group";
 
-pub(crate) struct SubnetGroupNode {
-    pub(crate) logical: String,
-    pub(crate) subnets: Vec<Input<String>>,
-}
+/// RDS's subnet-group calls.
+pub(crate) struct Rds;
+
+/// The node adding a DB subnet group.
+pub(crate) type SubnetGroupNode = skyforge_network::service_subnets::SubnetGroupNode<Rds>;
 
 pub(crate) fn group_name(env: &Environment, logical: &str) -> String {
     naming::physical_name(env, NameKind::DbSubnetGroup, logical).unwrap_or_default()
-}
-
-impl SubnetGroupNode {
-    fn subnet_ids(&self, inputs: &Inputs) -> Option<Vec<String>> {
-        let mut ids: Vec<String> = self
-            .subnets
-            .iter()
-            .map(|s| s.resolve(inputs))
-            .collect::<Option<_>>()?;
-        ids.sort();
-        Some(ids)
-    }
-
-    async fn describe(&self, ctx: &Context) -> Result<Option<DbSubnetGroup>> {
-        let r = client(ctx)
-            .describe_db_subnet_groups()
-            .db_subnet_group_name(group_name(ctx.env(), &self.logical))
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeDBSubnetGroups", e));
-        let out = skyforge_core::none_if_aws_code(r, &["DBSubnetGroupNotFoundFault"])?;
-        Ok(out.and_then(|o| o.db_subnet_groups().first().cloned()))
-    }
-
-    fn desired_tags(&self, env: &Environment) -> Tags {
-        tags::resource_tags(env, &self.logical)
-    }
 }
 
 /// The tags of an RDS resource by ARN.
@@ -66,138 +38,99 @@ pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Resul
 }
 
 #[async_trait]
-impl Resource for SubnetGroupNode {
-    fn id(&self) -> ResourceId {
-        ResourceId::new(KIND_SUBNET_GROUP, &self.logical)
+impl SubnetGroupApi for Rds {
+    const KIND: &'static str = KIND_SUBNET_GROUP;
+    const SERVICE: &'static str = "rds";
+    fn name(env: &Environment, logical: &str) -> String {
+        group_name(env, logical)
     }
-    fn service(&self) -> &'static str {
-        "rds"
-    }
-    fn dependencies(&self) -> Vec<NodeId> {
-        self.subnets.iter().filter_map(Input::dependency).collect()
-    }
-    fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields {
-        let mut f = Fields::new();
-        f.insert(
-            "name".into(),
-            Field::new(Value::str(group_name(env, &self.logical))).force_new(),
-        );
-        f.insert(
-            "subnet_ids".into(),
-            Field::new(
-                self.subnet_ids(inputs)
-                    .map(Value::of)
-                    .unwrap_or(Value::Unknown),
-            ),
-        );
-        f.insert("tags".into(), Field::new(Value::of(self.desired_tags(env))));
-        f
-    }
-    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let Some(g) = self.describe(ctx).await? else {
+    async fn describe(
+        ctx: &Context,
+        rid: &ResourceId,
+        name: &str,
+    ) -> Result<Option<DescribedGroup>> {
+        let r = client(ctx)
+            .describe_db_subnet_groups()
+            .db_subnet_group_name(name)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "DescribeDBSubnetGroups", e));
+        let out = skyforge_core::none_if_aws_code(r, &["DBSubnetGroupNotFoundFault"])?;
+        let Some(g) = out.and_then(|o| o.db_subnet_groups().first().cloned()) else {
             return Ok(None);
         };
-        let name = g.db_subnet_group_name().unwrap_or_default().to_string();
-        let arn = g.db_subnet_group_arn().unwrap_or_default();
-        let found = tags_of(ctx, &self.id(), arn).await?;
-        tags::ensure_owned(&found, ctx.env(), &self.id(), &name)?;
-        let mut ids: Vec<String> = g
-            .subnets()
-            .iter()
-            .filter_map(|s| s.subnet_identifier().map(str::to_string))
-            .collect();
-        ids.sort();
-        let mut o = Observed {
-            physical_id: name.clone(),
-            ..Observed::default()
-        };
-        o.fields.insert("name".into(), Value::str(&name));
-        o.fields.insert("subnet_ids".into(), Value::of(ids));
-        o.fields.insert(
-            "tags".into(),
-            Value::of(tags::managed_view(&self.desired_tags(ctx.env()), &found)),
-        );
-        o.outputs.insert("name".into(), name.into());
-        o.outputs.insert("arn".into(), arn.into());
-        Ok(Some(o))
+        let arn = g.db_subnet_group_arn().unwrap_or_default().to_string();
+        Ok(Some(DescribedGroup {
+            name: g.db_subnet_group_name().unwrap_or_default().to_string(),
+            tags: tags_of(ctx, rid, &arn).await?,
+            arn,
+            subnet_ids: g
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                .collect(),
+        }))
     }
-    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
-        let rid = self.id();
-        let ids = self.subnet_ids(inputs).ok_or_else(|| Error::Resource {
-            resource: rid.to_string(),
-            message: "subnet ids are not known at apply time".into(),
-        })?;
-        let name = group_name(ctx.env(), &self.logical);
+    async fn create(
+        ctx: &Context,
+        guard: &Guard,
+        name: &str,
+        subnet_ids: Vec<String>,
+        tags: &Tags,
+    ) -> Result<()> {
+        let req = client(ctx)
+            .create_db_subnet_group()
+            .db_subnet_group_name(name)
+            .db_subnet_group_description(format!(
+                "skyforge {}",
+                skyforge_core::tags::stack_name(ctx.env())
+            ))
+            .set_subnet_ids(Some(subnet_ids))
+            .set_tags(Some(rds_tags(tags)));
         guard
             .send(
                 "CreateDBSubnetGroup",
                 &["DBSubnetGroupAlreadyExists"],
-                client(ctx)
-                    .create_db_subnet_group()
-                    .db_subnet_group_name(&name)
-                    .db_subnet_group_description(format!(
-                        "skyforge {}",
-                        tags::stack_name(ctx.env())
-                    ))
-                    .set_subnet_ids(Some(ids))
-                    .set_tags(Some(rds_tags(&self.desired_tags(ctx.env()))))
-                    .send(),
+                req.send(),
             )
-            .await?;
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid, "right after creation"))
+            .await
     }
-    async fn update(
-        &self,
+    async fn set_subnets(
         ctx: &Context,
-        inputs: &Inputs,
-        observed: &Observed,
-        diffs: &[FieldDiff],
         guard: &Guard,
-    ) -> Result<Observed> {
-        let rid = self.id();
-        if diffs.iter().any(|d| d.field == "subnet_ids") {
-            let ids = self.subnet_ids(inputs).unwrap_or_default();
-            guard
-                .send(
-                    "ModifyDBSubnetGroup",
-                    &[],
-                    client(ctx)
-                        .modify_db_subnet_group()
-                        .db_subnet_group_name(&observed.physical_id)
-                        .set_subnet_ids(Some(ids))
-                        .send(),
-                )
-                .await?;
-        }
-        if diffs.iter().any(|d| d.field == "tags") {
-            let arn = observed
-                .outputs
-                .get("arn")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            crate::tagging::sync(ctx, guard, arn, &self.desired_tags(ctx.env()), observed).await?;
-        }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid, "after its update"))
+        name: &str,
+        subnet_ids: Vec<String>,
+    ) -> Result<()> {
+        let req = client(ctx)
+            .modify_db_subnet_group()
+            .db_subnet_group_name(name)
+            .set_subnet_ids(Some(subnet_ids));
+        guard.send("ModifyDBSubnetGroup", &[], req.send()).await
     }
-    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
-        delete(ctx, guard, &observed.physical_id).await
+    async fn sync_tags(
+        ctx: &Context,
+        guard: &Guard,
+        arn: &str,
+        desired: &Tags,
+        observed: &Observed,
+    ) -> Result<()> {
+        crate::tagging::sync(ctx, guard, arn, desired, observed).await
+    }
+    async fn delete(ctx: &Context, guard: &Guard, name: &str) -> Result<()> {
+        delete(ctx, guard, name).await
     }
 }
 
 /// Delete subnet group `name`; success when it is already gone.
 pub(crate) async fn delete(ctx: &Context, guard: &Guard, name: &str) -> Result<()> {
+    let req = client(ctx)
+        .delete_db_subnet_group()
+        .db_subnet_group_name(name);
     guard
         .send(
             "DeleteDBSubnetGroup",
             &["DBSubnetGroupNotFoundFault"],
-            client(ctx)
-                .delete_db_subnet_group()
-                .db_subnet_group_name(name)
-                .send(),
+            req.send(),
         )
         .await
 }

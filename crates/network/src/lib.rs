@@ -72,6 +72,7 @@ mod owned;
 mod routing;
 mod rule;
 mod security;
+pub mod service_subnets;
 mod spec;
 mod subnet;
 mod vpc;
