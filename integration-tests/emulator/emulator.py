@@ -43,6 +43,7 @@ ecs:default = skyforge_localstack.providers:ecs
 elasticache:default = skyforge_localstack.providers:elasticache
 elbv2:default = skyforge_localstack.providers:elbv2
 rds:default = skyforge_localstack.providers:rds
+s3:skyforge = skyforge_localstack.providers:s3
 servicediscovery:default = skyforge_localstack.providers:servicediscovery
 
 [localstack.hooks.on_infra_start]
@@ -129,6 +130,7 @@ def runtime_env():
             "FILESYSTEM_ROOT": str(fs),
             "PROVIDER_OVERRIDE_DYNAMODB": "skyforge",
             "PROVIDER_OVERRIDE_EC2": "skyforge",
+            "PROVIDER_OVERRIDE_S3": "skyforge",
             "SKIP_INFRA_DOWNLOADS": "1",
             "PYTHONUNBUFFERED": "1",
         }

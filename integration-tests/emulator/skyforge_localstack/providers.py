@@ -2,6 +2,7 @@
 Cloud Map and DynamoDB, plus an EC2 provider that wraps LocalStack's own. All share LocalStack's
 in-process moto backends, so they validate against the same EC2 state."""
 import copy
+import threading
 
 from localstack.aws.api import CommonServiceException, ServiceException
 from localstack.aws.skeleton import Skeleton
@@ -346,10 +347,42 @@ def servicediscovery():
     return _service("servicediscovery")
 
 
+_DDB_WRITES = threading.Lock()
+
+
+def _ddb_atomic(context, request):
+    # AWS applies a conditional write atomically; moto checks then writes, so two concurrent
+    # conditional puts could both pass. One write at a time restores the guarantee.
+    with _DDB_WRITES:
+        return call_moto(context)
+
+
 @aws_provider(api="dynamodb", name="skyforge")
 def dynamodb():
     """Moto-backed DynamoDB: the stock provider downloads DynamoDB Local and a JRE."""
-    return _service("dynamodb")
+    writes = ("PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems", "BatchWriteItem")
+    return _service("dynamodb", {op: _ddb_atomic for op in writes})
+
+
+@aws_provider(api="s3", name="skyforge")
+def s3():
+    """LocalStack's S3 with conditional writes made atomic: its `If-None-Match` check runs under
+    a lock that is released before the object becomes visible, so two concurrent creates of the
+    same key could both succeed; AWS lets exactly one through."""
+    from localstack.aws.api import handler
+    from localstack.services.s3.provider import S3Provider
+
+    conditional = threading.Lock()
+
+    class AtomicConditionalS3(S3Provider):
+        @handler("PutObject", expand=False)
+        def put_object(self, context, request):
+            if request.get("IfNoneMatch") or request.get("IfMatch"):
+                with conditional:
+                    return super().put_object(context, request)
+            return super().put_object(context, request)
+
+    return Service.for_provider(AtomicConditionalS3())
 
 
 # ---------------------------------------------------------------- EC2 (LocalStack's provider, wrapped)

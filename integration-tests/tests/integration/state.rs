@@ -145,7 +145,11 @@ async fn contention(t: &TestStack, place: &Place, kind: Kind) -> String {
             for _ in 0..10 {
                 match l.acquire(&stack, "apply").await {
                     Ok(h) => {
-                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
+                        assert_eq!(
+                            inside.fetch_add(1, Ordering::SeqCst),
+                            0,
+                            "{kind:?}: two holders"
+                        );
                         wins.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         inside.fetch_sub(1, Ordering::SeqCst);
