@@ -54,9 +54,10 @@ pub use bootstrap::{bootstrap, state_environment};
 pub use document::{JournalEntry, JournalStatus, ResourceRecord, SCHEMA_VERSION, StateDocument};
 pub use error::{Error, Result};
 pub use lock::{
-    Clock, HeldLock, LockBackend, LockInfo, LockStatus, Locker, MemoryLock, SystemClock,
-    TokioClock, this_holder,
+    Clock, HeldLock, LockBackend, LockInfo, LockStatus, Locker, SystemClock, this_holder,
 };
+#[cfg(feature = "testing")]
+pub use lock::{MemoryLock, TokioClock};
 pub use run::{Backend, annotate, apply, apply_with, plan, plan_with};
 pub use session::{Review, plan_and_apply};
 pub use store::{LocalStore, S3Store, StateStore};

@@ -52,13 +52,16 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that follows tokio's (pausable) time from a fixed start: for tests of leases.
+/// A clock that follows tokio's (pausable) time from a fixed start: for tests of leases
+/// (feature `testing`).
+#[cfg(feature = "testing")]
 #[derive(Debug, Clone)]
 pub struct TokioClock {
     base_ms: u64,
     start: tokio::time::Instant,
 }
 
+#[cfg(feature = "testing")]
 impl TokioClock {
     /// Starting at `base_ms`.
     pub fn starting_at(base_ms: u64) -> Self {
@@ -69,6 +72,7 @@ impl TokioClock {
     }
 }
 
+#[cfg(feature = "testing")]
 impl Clock for TokioClock {
     fn now_ms(&self) -> u64 {
         self.base_ms + self.start.elapsed().as_millis() as u64
@@ -350,7 +354,8 @@ impl Drop for HeldLock {
     }
 }
 
-/// An in-memory lock (one process): for tests, and for tools that serialise runs themselves.
+/// An in-memory lock (one process), for tests (feature `testing`).
+#[cfg(feature = "testing")]
 #[derive(Debug, Default)]
 pub struct MemoryLock {
     record: Mutex<Option<LockInfo>>,
@@ -358,6 +363,7 @@ pub struct MemoryLock {
     pub fail_renewals: Mutex<u32>,
 }
 
+#[cfg(feature = "testing")]
 #[async_trait]
 impl LockBackend for MemoryLock {
     fn describe(&self) -> String {
