@@ -1,6 +1,8 @@
 //! The README's first command, as a test: the demo binary against the emulator applies the
-//! demo stack, plans again with no changes, writes its outputs and destroys everything.
-//! Needs `AWS_ENDPOINT_URL` (run through `bash scripts/test.sh`); fails loudly without it.
+//! demo stack, plans again with no changes, writes its outputs and destroys everything, which
+//! the test checks by listing everything carrying the stack's tags (the integration suite's
+//! inventory). Needs `AWS_ENDPOINT_URL` (run through `bash scripts/test.sh`); fails loudly
+//! without it.
 
 use std::process::Command;
 
@@ -52,5 +54,18 @@ fn demo_deploy_applies_converges_outputs_and_destroys() {
         serde_json::json!({}),
         "destroyed"
     );
+    // Nothing carrying the stack's tags is left in the account.
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let env = skyforge::core::Environment::new(project.clone(), skyforge::core::Stage::Staging)
+        .region(region);
+    let left = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let t = skyforge_integration_tests::TestStack::with_env(env).await;
+            skyforge_integration_tests::inventory(&t).await
+        });
+    assert_eq!(left, Vec::<String>::new(), "left behind by the demo");
     std::fs::remove_dir_all(&dir).ok();
 }

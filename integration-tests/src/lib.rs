@@ -63,6 +63,22 @@ impl TestStack {
         TestStack { app, env, ctx }
     }
 
+    /// A stack with a given environment (a deploy made by another process, such as the demo
+    /// binary, to take the inventory of); requests are attributed to its project name.
+    pub async fn with_env(env: Environment) -> Self {
+        let app = env.project_name().to_string();
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(
+                env.region_name().unwrap_or("us-east-1").to_string(),
+            ))
+            .retry_config(skyforge_core::context::retry_config(true))
+            .app_name(AppName::new(app.clone()).expect("valid app name"))
+            .load()
+            .await;
+        let ctx = Context::from_sdk_config(env.clone(), sdk);
+        TestStack { app, env, ctx }
+    }
+
     /// The stack name carried in `skyforge:stack`.
     pub fn name(&self) -> String {
         skyforge_core::tags::stack_name(&self.env)
