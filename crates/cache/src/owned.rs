@@ -105,7 +105,12 @@ impl OwnedKind for Kind {
             let t = tags_of(ctx, &rid, &arn).await;
             let Some(t) = skyforge_core::none_if_aws_code(
                 t,
-                &["InvalidARN", "ReplicationGroupNotFoundFault"],
+                &[
+                    "InvalidARN",
+                    "ReplicationGroupNotFoundFault",
+                    "CacheSubnetGroupNotFoundFault",
+                    "CacheParameterGroupNotFound",
+                ],
             )?
             else {
                 continue;

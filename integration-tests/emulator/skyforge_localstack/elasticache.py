@@ -515,10 +515,18 @@ def _tag_list(context, arn):
     kind, name = arn.split(":")[-2], arn.split(":")[-1]
     holders = {"cluster": backend.cache_clusters, "subnetgroup": backend.cache_subnet_groups,
                "replicationgroup": backend.replication_groups, "user": backend.users}
+    missing = {
+        "cluster": "CacheClusterNotFound",
+        "subnetgroup": "CacheSubnetGroupNotFoundFault",
+        "replicationgroup": "ReplicationGroupNotFoundFault",
+        "user": "UserNotFound",
+        "parametergroup": "CacheParameterGroupNotFound",
+    }
     if kind in holders:
         obj = holders[kind].get(name)
         if obj is None:
-            _fail("InvalidARN", f"{arn} does not exist.", 404)
+            # AWS names the missing resource's kind (ListTagsForResource errors).
+            _fail(missing[kind], f"{arn} not found.", 404)
         # moto keeps tags as it parsed them ({"key", "value"}); keep one spelling.
         obj.tags = [
             {"Key": t.get("Key", t.get("key")), "Value": t.get("Value", t.get("value", ""))}
@@ -527,7 +535,7 @@ def _tag_list(context, arn):
         return obj.tags
     if (context.account_id, context.region, arn) in _TAGS:
         return _TAGS[(context.account_id, context.region, arn)]
-    _fail("InvalidARN", f"{arn} does not exist.", 404)
+    _fail(missing.get(kind, "InvalidARN"), f"{arn} not found.", 404)
 
 
 def list_tags(context, request):
