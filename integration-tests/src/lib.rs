@@ -200,6 +200,20 @@ pub fn refused_rules<T>(
     rules
 }
 
+/// The mutating operations among call counts (`"ec2:CreateVpc"`): every operation that is not
+/// a `Describe`, `Get`, `List` or `Head`.
+pub fn mutating(calls: &BTreeMap<(String, String), u64>) -> Vec<String> {
+    calls
+        .keys()
+        .filter(|(_, op)| {
+            !["Describe", "Get", "List", "Head"]
+                .iter()
+                .any(|p| op.starts_with(p))
+        })
+        .map(|(s, op)| format!("{s}:{op}"))
+        .collect()
+}
+
 /// Difference of two call counts (after - before), zero entries dropped.
 pub fn calls_between(
     before: &BTreeMap<(String, String), u64>,

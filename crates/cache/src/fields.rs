@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup};
-use skyforge_core::plan::{Action, FieldDiff, ReplaceOrder};
-use skyforge_core::resource::diff_fields;
+use skyforge_core::plan::{Action, FieldDiff};
+use skyforge_core::resource::{diff_fields, is_older_version, refine, same_kms_key};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{Environment, Field, Fields, Inputs, Observed, Pending, Value};
 
@@ -107,69 +107,30 @@ impl GroupNode {
     /// Compare under ElastiCache's rules: an older engine version replaces, a key id matches its
     /// ARN, and every change says when it applies.
     pub(crate) fn diff_group(&self, desired: &Fields, o: &Observed) -> Action {
-        let action = diff_fields(desired, o);
-        let diffs = match &action {
-            Action::Update { diffs } | Action::Replace { diffs, .. } => diffs.clone(),
-            _ => return action,
-        };
         let window = o
             .fields
             .get("maintenance_window")
             .and_then(Value::known)
             .and_then(|v| v.as_str())
             .map(str::to_string);
-        let mut left = Vec::new();
-        for mut d in diffs {
+        let rule = |mut d: FieldDiff| {
             match d.field.as_str() {
-                "kms_key_id" if same_key(&d) => continue,
+                "kms_key_id" if same_kms_key(&d) => return None,
                 // The port is only described with an endpoint (not while `creating`).
-                "port" if d.old.is_none() => continue,
-                "engine_version" => d.forces_replacement = is_downgrade(&d),
+                "port" if d.old.is_none() => return None,
+                "engine_version" => d.forces_replacement = is_older_version(&d),
                 _ => {}
             }
             d.note = changes::describe(&d.field, self.mode, window.as_deref());
-            left.push(d);
-        }
-        let forcing: Vec<&str> = left
-            .iter()
-            .filter(|d| d.forces_replacement)
-            .map(|d| d.field.as_str())
-            .collect();
-        if !forcing.is_empty() {
-            return Action::Replace {
-                reason: format!(
-                    "{} cannot change in place on ElastiCache",
-                    forcing.join(", ")
-                ),
-                diffs: left,
-                order: ReplaceOrder::DestroyBeforeCreate,
-                dragged_by: Vec::new(),
-            };
-        }
-        if left.is_empty() {
-            Action::NoOp
-        } else {
-            Action::Update { diffs: left }
-        }
+            Some(d)
+        };
+        refine(diff_fields(desired, o), rule, |forcing| {
+            format!(
+                "{} cannot change in place on ElastiCache",
+                forcing.join(", ")
+            )
+        })
     }
-}
-
-fn text(v: &Option<Value>) -> Option<String> {
-    v.as_ref()?.known()?.as_str().map(str::to_string)
-}
-
-pub(crate) fn same_key(d: &FieldDiff) -> bool {
-    match (text(&d.old), text(&d.new)) {
-        (Some(old), Some(new)) => old == new || old.ends_with(&format!("key/{new}")),
-        _ => false,
-    }
-}
-
-pub(crate) fn is_downgrade(d: &FieldDiff) -> bool {
-    let parse = |v: &Option<Value>| -> Option<Vec<u32>> {
-        text(v)?.split('.').map(|p| p.parse().ok()).collect()
-    };
-    matches!((parse(&d.old), parse(&d.new)), (Some(o), Some(n)) if n < o)
 }
 
 /// The fields of a group as ElastiCache describes it (the group, and its first member for the

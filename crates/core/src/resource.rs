@@ -279,6 +279,14 @@ pub fn diff_fields(desired: &Fields, observed: &Observed) -> Action {
             });
         }
     }
+    action_for(diffs, |forcing| {
+        format!("{} cannot change in place", forcing.join(", "))
+    })
+}
+
+/// The action for `diffs`: a replacement when one forces it (`reason` gets the forcing fields),
+/// else an update, else nothing.
+pub fn action_for(diffs: Vec<FieldDiff>, reason: impl FnOnce(&[&str]) -> String) -> Action {
     let forcing: Vec<&str> = diffs
         .iter()
         .filter(|d| d.forces_replacement)
@@ -286,7 +294,7 @@ pub fn diff_fields(desired: &Fields, observed: &Observed) -> Action {
         .collect();
     if !forcing.is_empty() {
         Action::Replace {
-            reason: format!("{} cannot change in place", forcing.join(", ")),
+            reason: reason(&forcing),
             diffs,
             order: ReplaceOrder::default(),
             dragged_by: Vec::new(),
@@ -296,6 +304,44 @@ pub fn diff_fields(desired: &Fields, observed: &Observed) -> Action {
     } else {
         Action::Update { diffs }
     }
+}
+
+/// Apply a kind's own rules to [`diff_fields`]'s result: `rule` keeps, drops (`None`) or
+/// amends each diff (a note, whether it forces replacement), and the action is decided again
+/// from what is left (see [`action_for`]).
+pub fn refine(
+    action: Action,
+    rule: impl FnMut(FieldDiff) -> Option<FieldDiff>,
+    reason: impl FnOnce(&[&str]) -> String,
+) -> Action {
+    match action {
+        Action::Update { diffs } | Action::Replace { diffs, .. } => {
+            action_for(diffs.into_iter().filter_map(rule).collect(), reason)
+        }
+        other => other,
+    }
+}
+
+fn known_str(v: &Option<Value>) -> Option<&str> {
+    v.as_ref()?.known()?.as_str()
+}
+
+/// Whether a KMS key given by id (or by the same ARN) matches the ARN a service
+/// reports (`arn:...:key/<id>`): not a change.
+pub fn same_kms_key(d: &FieldDiff) -> bool {
+    match (known_str(&d.old), known_str(&d.new)) {
+        (Some(old), Some(new)) => old == new || old.ends_with(&format!("key/{new}")),
+        _ => false,
+    }
+}
+
+/// Whether the new dotted version (`15`, `7.1`) is older than the old one: engines cannot go
+/// back, so such a change replaces the resource.
+pub fn is_older_version(d: &FieldDiff) -> bool {
+    let parse = |v: &Option<Value>| -> Option<Vec<u32>> {
+        known_str(v)?.split('.').map(|p| p.parse().ok()).collect()
+    };
+    matches!((parse(&d.old), parse(&d.new)), (Some(o), Some(n)) if n < o)
 }
 
 /// Hooks around every mutating AWS call: the state crate's lock check and journal plug in here.

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::types::DbInstance;
-use skyforge_core::plan::{Action, FieldDiff, ReplaceOrder};
-use skyforge_core::resource::diff_fields;
+use skyforge_core::plan::{Action, FieldDiff};
+use skyforge_core::resource::{diff_fields, is_older_version, refine, same_kms_key};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{Environment, Field, Fields, Inputs, Observed, Pending, Value};
 
@@ -118,50 +118,28 @@ impl InstanceNode {
 
     /// Compare under RDS's rules; see the module documentation.
     pub(crate) fn diff_instance(&self, desired: &Fields, o: &Observed) -> Action {
-        let action = diff_fields(desired, o);
-        let diffs = match &action {
-            Action::Update { diffs } | Action::Replace { diffs, .. } => diffs.clone(),
-            _ => return action,
-        };
-        let mode = self.mode;
         let window = o
             .fields
             .get("maintenance_window")
             .and_then(Value::known)
             .and_then(|v| v.as_str())
             .map(str::to_string);
-        let mut left: Vec<FieldDiff> = Vec::new();
-        for mut d in diffs {
+        let rule = |mut d: FieldDiff| {
             match d.field.as_str() {
-                "storage_gib" if storage_at_least(&d) => continue,
-                "kms_key_id" if same_key(&d) => continue,
-                "engine_version" => d.forces_replacement = is_downgrade(&d),
+                "storage_gib" if storage_at_least(&d) => return None,
+                "kms_key_id" if same_kms_key(&d) => return None,
+                "engine_version" => d.forces_replacement = is_older_version(&d),
                 _ => {}
             }
-            d.note = changes::describe(&d.field, mode, window.as_deref());
-            left.push(d);
-        }
-        let forcing: Vec<&str> = left
-            .iter()
-            .filter(|d| d.forces_replacement)
-            .map(|d| d.field.as_str())
-            .collect();
-        if !forcing.is_empty() {
-            return Action::Replace {
-                reason: format!(
-                    "{} cannot change in place on RDS (only a new instance restored from a snapshot)",
-                    forcing.join(", ")
-                ),
-                diffs: left,
-                order: ReplaceOrder::DestroyBeforeCreate,
-                dragged_by: Vec::new(),
-            };
-        }
-        if left.is_empty() {
-            Action::NoOp
-        } else {
-            Action::Update { diffs: left }
-        }
+            d.note = changes::describe(&d.field, self.mode, window.as_deref());
+            Some(d)
+        };
+        refine(diff_fields(desired, o), rule, |forcing| {
+            format!(
+                "{} cannot change in place on RDS (only a new instance restored from a snapshot)",
+                forcing.join(", ")
+            )
+        })
     }
 }
 
@@ -169,27 +147,9 @@ fn number(v: &Option<Value>) -> Option<u64> {
     v.as_ref()?.known()?.as_u64()
 }
 
-fn text(v: &Option<Value>) -> Option<String> {
-    v.as_ref()?.known()?.as_str().map(str::to_string)
-}
-
 /// Storage never shrinks, and under autoscaling it grows: a larger size is not drift.
 fn storage_at_least(d: &FieldDiff) -> bool {
     matches!((number(&d.old), number(&d.new)), (Some(old), Some(new)) if old >= new)
-}
-
-/// A key given by id matches the ARN RDS reports.
-fn same_key(d: &FieldDiff) -> bool {
-    match (text(&d.old), text(&d.new)) {
-        (Some(old), Some(new)) => old == new || old.ends_with(&format!("key/{new}")),
-        _ => false,
-    }
-}
-
-/// RDS cannot go back to an older major.
-fn is_downgrade(d: &FieldDiff) -> bool {
-    let major = |v: &Option<Value>| text(v).and_then(|s| s.parse::<u32>().ok());
-    matches!((major(&d.old), major(&d.new)), (Some(o), Some(n)) if n < o)
 }
 
 pub(crate) fn window_norm(w: &str) -> String {
@@ -435,12 +395,12 @@ mod tests {
 
     #[test]
     fn only_an_older_major_is_a_downgrade() {
-        assert!(is_downgrade(&diff(
+        assert!(is_older_version(&diff(
             "engine_version",
             Value::str("16"),
             Value::str("15")
         )));
-        assert!(!is_downgrade(&diff(
+        assert!(!is_older_version(&diff(
             "engine_version",
             Value::str("15"),
             Value::str("16")
@@ -450,17 +410,17 @@ mod tests {
     #[test]
     fn a_key_id_matches_its_arn() {
         let arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd";
-        assert!(same_key(&diff(
+        assert!(same_kms_key(&diff(
             "kms_key_id",
             Value::str(arn),
             Value::str("1234abcd")
         )));
-        assert!(same_key(&diff(
+        assert!(same_kms_key(&diff(
             "kms_key_id",
             Value::str(arn),
             Value::str(arn)
         )));
-        assert!(!same_key(&diff(
+        assert!(!same_kms_key(&diff(
             "kms_key_id",
             Value::str(arn),
             Value::str("other")

@@ -27,10 +27,10 @@ pub(crate) fn need(i: &Input<String>, inputs: &Inputs, rid: &ResourceId) -> Resu
     }
 }
 
-pub(crate) fn elb_tags(_rid: &ResourceId, t: &Tags) -> Result<Vec<Tag>> {
-    Ok(t.iter()
+pub(crate) fn elb_tags(t: &Tags) -> Vec<Tag> {
+    t.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect())
+        .collect()
 }
 
 /// The tags of each of `arns` (DescribeTags takes 20 at a time).
@@ -63,7 +63,6 @@ pub(crate) async fn tags_of(
 pub(crate) async fn sync_tags(
     ctx: &Context,
     guard: &Guard,
-    rid: &ResourceId,
     arn: &str,
     desired: &Tags,
     observed: &Observed,
@@ -75,7 +74,7 @@ pub(crate) async fn sync_tags(
         let req = elb
             .add_tags()
             .resource_arns(arn)
-            .set_tags(Some(elb_tags(rid, &d.set)?));
+            .set_tags(Some(elb_tags(&d.set)));
         guard.send("AddTags", &[], req.send()).await?;
     }
     if !d.remove.is_empty() {

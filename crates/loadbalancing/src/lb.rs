@@ -333,7 +333,7 @@ impl Resource for LbNode {
             .scheme(scheme)
             .set_subnets(Some(subnets))
             .security_groups(need(&self.security_group, inputs, &rid)?)
-            .set_tags(Some(elb_tags(&rid, &self.desired_tags(env))?));
+            .set_tags(Some(elb_tags(&self.desired_tags(env))));
         guard
             .send(
                 "CreateLoadBalancer",
@@ -379,15 +379,7 @@ impl Resource for LbNode {
             self.set_attributes(ctx, inputs, guard, arn).await?;
         }
         if changed("tags") {
-            sync_tags(
-                ctx,
-                guard,
-                &rid,
-                arn,
-                &self.desired_tags(ctx.env()),
-                observed,
-            )
-            .await?;
+            sync_tags(ctx, guard, arn, &self.desired_tags(ctx.env()), observed).await?;
         }
         let lb = self
             .describe(ctx)

@@ -198,7 +198,7 @@ impl Resource for RuleNode {
             .priority(i32::try_from(self.priority).unwrap_or(i32::MAX))
             .set_conditions(Some(self.conditions()))
             .actions(self.target.build(inputs, &rid)?)
-            .set_tags(Some(elb_tags(&rid, &self.desired_tags(ctx.env()))?));
+            .set_tags(Some(elb_tags(&self.desired_tags(ctx.env()))));
         guard.send("CreateRule", &[], req.send()).await?;
         self.observe_now(ctx, inputs, "right after creation").await
     }
@@ -231,15 +231,7 @@ impl Resource for RuleNode {
             guard.send("ModifyRule", &[], req.send()).await?;
         }
         if changed("tags") {
-            sync_tags(
-                ctx,
-                guard,
-                &rid,
-                arn,
-                &self.desired_tags(ctx.env()),
-                observed,
-            )
-            .await?;
+            sync_tags(ctx, guard, arn, &self.desired_tags(ctx.env()), observed).await?;
         }
         self.observe_now(ctx, inputs, "after its update").await
     }

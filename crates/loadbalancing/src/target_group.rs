@@ -283,7 +283,7 @@ impl Resource for TgNode {
             .healthy_threshold_count(int(h.healthy_threshold))
             .unhealthy_threshold_count(int(h.unhealthy_threshold))
             .matcher(Matcher::builder().http_code(&h.matcher).build())
-            .set_tags(Some(elb_tags(&rid, &self.desired_tags(ctx.env()))?));
+            .set_tags(Some(elb_tags(&self.desired_tags(ctx.env()))));
         guard.send("CreateTargetGroup", &[], req.send()).await?;
         let o = self
             .observe_now(ctx, inputs, "right after creation")
@@ -299,7 +299,6 @@ impl Resource for TgNode {
         diffs: &[FieldDiff],
         guard: &Guard,
     ) -> Result<Observed> {
-        let rid = self.id();
         let arn = observed.physical_id.as_str();
         let changed = |f: &str| diffs.iter().any(|d| d.field == f);
         if changed("health_check") {
@@ -319,15 +318,7 @@ impl Resource for TgNode {
             self.set_attributes(ctx, guard, arn).await?;
         }
         if changed("tags") {
-            sync_tags(
-                ctx,
-                guard,
-                &rid,
-                arn,
-                &self.desired_tags(ctx.env()),
-                observed,
-            )
-            .await?;
+            sync_tags(ctx, guard, arn, &self.desired_tags(ctx.env()), observed).await?;
         }
         self.observe_now(ctx, inputs, "after its update").await
     }

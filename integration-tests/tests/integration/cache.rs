@@ -7,10 +7,8 @@ use skyforge_cache::{ApplyMode, Redis};
 use skyforge_core::{
     Action, ApplyOptions, Context, Environment, PlanOptions, ResourceId, Stack, Stage,
 };
-use skyforge_integration_tests::{Capture, TestStack, calls_between, changes, inventory};
+use skyforge_integration_tests::{Capture, TestStack, calls_between, changes, inventory, mutating};
 use skyforge_network::{Azs, Nat, Network, SecurityGroup, Tier};
-
-use crate::database::mutating;
 
 /// What varies between the tests' caches.
 #[derive(Clone)]

@@ -3,11 +3,10 @@
 
 use skyforge_cache::{Engine, Redis};
 use skyforge_core::{ResourceId, Stack};
-use skyforge_integration_tests::{Capture, TestStack, calls_between};
+use skyforge_integration_tests::{Capture, TestStack, calls_between, mutating};
 use skyforge_network::{Azs, Nat, Network, Tier};
 
 use crate::cache::{Cache, cache_stack};
-use crate::database::mutating;
 
 #[tokio::test]
 async fn bad_input_is_refused_before_any_call() {

@@ -7,7 +7,7 @@ use skyforge_core::{
     Action, ApplyOptions, Context, Environment, PlanOptions, ResourceId, Stack, Stage,
 };
 use skyforge_database::{ApplyMode, Postgres, Storage};
-use skyforge_integration_tests::{TestStack, calls_between, changes, inventory};
+use skyforge_integration_tests::{TestStack, calls_between, changes, inventory, mutating};
 use skyforge_network::{Azs, Nat, Network, SecurityGroup, Tier};
 
 /// What varies between the tests' databases.
@@ -73,17 +73,6 @@ pub(crate) fn db_stack(env: &Environment, db: &Db) -> Stack {
     let h = stack.add(spec.unwrap());
     stack.export("db.address", h.address());
     stack
-}
-
-pub(crate) fn mutating(c: &BTreeMap<(String, String), u64>) -> Vec<String> {
-    c.keys()
-        .filter(|(_, op)| {
-            !["Describe", "Get", "List", "Head"]
-                .iter()
-                .any(|p| op.starts_with(p))
-        })
-        .map(|(s, op)| format!("{s}:{op}"))
-        .collect()
 }
 
 fn instance(plan: &skyforge_core::Plan) -> &skyforge_core::ResourcePlan {

@@ -3,10 +3,10 @@
 
 use skyforge_core::{Error, ResourceId, Stack};
 use skyforge_database::{Parameter, Postgres, Storage};
-use skyforge_integration_tests::{Capture, TestStack, calls_between};
+use skyforge_integration_tests::{Capture, TestStack, calls_between, mutating};
 use skyforge_network::{Azs, Nat, Network, Tier};
 
-use crate::database::{Db, db_stack, mutating};
+use crate::database::{Db, db_stack};
 
 #[tokio::test]
 async fn bad_input_is_refused_before_any_call() {

@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 
 use skyforge_core::{ApplyOptions, Context, Environment, PlanOptions, ResourceId, Stack, Stage};
-use skyforge_integration_tests::{Capture, TestStack, calls_between, changes, inventory};
+use skyforge_integration_tests::{Capture, TestStack, calls_between, changes, inventory, mutating};
 use skyforge_loadbalancing::{HealthCheck, LoadBalancer, Route};
 use skyforge_network::{Azs, Nat, Network, Tier};
-
-use crate::database::mutating;
 
 /// Seed 003's four routes.
 pub(crate) fn seed_003_routes() -> Vec<Route> {

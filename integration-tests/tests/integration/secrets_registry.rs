@@ -1,19 +1,8 @@
 //! skyforge-secrets and skyforge-registry against the emulator.
 use skyforge_core::{Action, Error, ResourceId, Stack};
-use skyforge_integration_tests::{Capture, TestStack, calls_between, inventory};
+use skyforge_integration_tests::{Capture, TestStack, calls_between, inventory, mutating};
 use skyforge_registry::{Lifecycle, Repository};
 use skyforge_secrets::{Generator, Parameter, ParameterValue, Secret, SecretValue, Source};
-
-fn mutating(c: &std::collections::BTreeMap<(String, String), u64>) -> Vec<String> {
-    c.keys()
-        .filter(|(_, op)| {
-            !["Describe", "Get", "List"]
-                .iter()
-                .any(|p| op.starts_with(p))
-        })
-        .map(|(s, op)| format!("{s}:{op}"))
-        .collect()
-}
 
 fn secrets_stack(t: &TestStack, api_key_file: &std::path::Path, rotation: &str) -> Stack {
     let mut stack = Stack::new(t.env.clone());

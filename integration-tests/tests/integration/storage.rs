@@ -2,10 +2,8 @@
 //! refused then emptied, bad input, and a load balancer writing access logs into its bucket.
 
 use skyforge_core::{ApplyOptions, Context, Environment, PlanOptions, ResourceId, Stack, Stage};
-use skyforge_integration_tests::{TestStack, calls_between, changes, inventory};
+use skyforge_integration_tests::{TestStack, calls_between, changes, inventory, mutating};
 use skyforge_storage::{Bucket, LifecycleRule};
-
-use crate::database::mutating;
 
 fn bucket_stack(env: &Environment) -> Stack {
     let mut stack = Stack::new(env.clone());
