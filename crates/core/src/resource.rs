@@ -136,6 +136,16 @@ impl Inputs {
     pub fn none() -> Self {
         Inputs::default()
     }
+    /// These inputs with `r` known as `value` (for unit tests and previews of a document or
+    /// a name that reads other nodes' outputs).
+    pub fn with<T: Serialize>(mut self, r: &Ref<T>, value: T) -> Self {
+        let v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.outputs
+            .entry(r.node)
+            .or_default()
+            .insert(r.output.into(), v);
+        self
+    }
     pub(crate) fn insert(&mut self, node: NodeId, outputs: Outputs) {
         self.outputs.insert(node, outputs);
     }

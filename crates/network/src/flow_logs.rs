@@ -12,11 +12,12 @@ use skyforge_core::{
 
 use crate::ec2;
 use crate::subnet::resolve;
+use skyforge_iam::{PolicyDocument, Role, Statement, Trust};
 
 /// Resource kind `log_group`.
 pub const KIND_LOG_GROUP: &str = "log_group";
-/// Resource kind `iam_role`.
-pub const KIND_ROLE: &str = "iam_role";
+/// Resource kind `iam_role` (the role is a skyforge-iam role).
+pub const KIND_ROLE: &str = skyforge_iam::KIND_ROLE;
 /// Resource kind `flow_log`.
 pub const KIND_FLOW_LOG: &str = "flow_log";
 
@@ -243,303 +244,35 @@ impl LogGroup {
     }
 }
 
-/// The IAM role VPC Flow Logs assumes to write into the log group (and nothing else).
-pub(crate) struct FlowLogRole {
-    pub(crate) logical: String,
-    /// Logical id of the log group it may write to.
-    pub(crate) log_group: String,
-}
-
-const POLICY_NAME: &str = "flow-logs-delivery";
-
-impl FlowLogRole {
-    fn client(ctx: &Context) -> aws_sdk_iam::Client {
-        ctx.client(aws_sdk_iam::Client::new)
-    }
-    fn trust_policy() -> serde_json::Value {
-        serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": { "Service": "vpc-flow-logs.amazonaws.com" },
-                "Action": "sts:AssumeRole"
-            }]
-        })
-    }
-    fn policy(&self, env: &Environment) -> serde_json::Value {
-        let region = env.region_name().unwrap_or("*");
-        let group = name_of(env, NameKind::LogGroup, &self.log_group);
-        serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogGroups",
-                    "logs:DescribeLogStreams"
-                ],
-                "Resource": [
-                    format!("arn:{}:logs:{region}:*:log-group:{group}", partition(region)),
-                    format!("arn:{}:logs:{region}:*:log-group:{group}:*", partition(region))
-                ]
-            }]
-        })
-    }
-}
-
-fn parse_policy(doc: &str) -> serde_json::Value {
-    // IAM returns policy documents URL-encoded.
-    let decoded = percent_decode(doc);
-    serde_json::from_str(&decoded).unwrap_or(serde_json::Value::String(decoded))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[async_trait]
-impl Resource for FlowLogRole {
-    crate::node_identity!(KIND_ROLE, "iam");
-    fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
-        let mut f = Fields::new();
-        f.insert(
-            "name".into(),
-            Field::new(Value::str(name_of(env, NameKind::IamRole, &self.logical))).force_new(),
-        );
-        f.insert(
-            "assume_role_policy".into(),
-            Field::new(Value::of(Self::trust_policy())),
-        );
-        f.insert("policy".into(), Field::new(Value::of(self.policy(env))));
-        f.insert(
-            "tags".into(),
-            Field::new(Value::of(tags::resource_tags(env, &self.logical))),
-        );
-        f
-    }
-    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let iam = Self::client(ctx);
-        let name = name_of(ctx.env(), NameKind::IamRole, &self.logical);
-        let role = match iam.get_role().role_name(&name).send().await {
-            Ok(o) => o.role().cloned(),
-            Err(e) => {
-                let e = Error::aws(self.id(), "GetRole", e);
-                if e.has_aws_code(&["NoSuchEntity"]) {
-                    return Ok(None);
-                }
-                return Err(e);
-            }
-        };
-        let Some(role) = role else { return Ok(None) };
-        let observed_tags: Tags = role
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
-        tags::ensure_owned(&observed_tags, ctx.env(), &self.id(), &name)?;
-        let policy = match iam
-            .get_role_policy()
-            .role_name(&name)
-            .policy_name(POLICY_NAME)
-            .send()
-            .await
-        {
-            Ok(p) => Value::of(parse_policy(p.policy_document())),
-            Err(e) => {
-                let e = Error::aws(self.id(), "GetRolePolicy", e);
-                if e.has_aws_code(&["NoSuchEntity"]) {
-                    Value::of(serde_json::Value::Null)
-                } else {
-                    return Err(e);
-                }
-            }
-        };
-        let mut o = Observed {
-            physical_id: name.clone(),
-            ..Observed::default()
-        };
-        o.fields.insert("name".into(), Value::str(&name));
-        o.fields.insert(
-            "assume_role_policy".into(),
-            Value::of(parse_policy(
-                role.assume_role_policy_document().unwrap_or("{}"),
-            )),
-        );
-        o.fields.insert("policy".into(), policy);
-        o.fields.insert(
-            "tags".into(),
-            Value::of(tags::managed_view(
-                &tags::resource_tags(ctx.env(), &self.logical),
-                &observed_tags,
-            )),
-        );
-        o.outputs.insert("role_arn".into(), role.arn().into());
-        o.outputs.insert("role_name".into(), name.into());
-        Ok(Some(o))
-    }
-    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
-        let iam = Self::client(ctx);
-        let rid = self.id();
-        let name = name_of(ctx.env(), NameKind::IamRole, &self.logical);
-        let tags: Vec<aws_sdk_iam::types::Tag> = tags::resource_tags(ctx.env(), &self.logical)
-            .into_iter()
-            .filter_map(|(k, v)| {
-                aws_sdk_iam::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        let created = guard
-            .call("CreateRole", async {
-                iam.create_role()
-                    .role_name(&name)
-                    .assume_role_policy_document(Self::trust_policy().to_string())
-                    .description("VPC Flow Logs delivery to CloudWatch Logs (skyforge)")
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::aws(&rid, "CreateRole", e))
-            })
-            .await;
-        // A retry after a crash between create and the policy: the role is ours if the
-        // observe below finds our tags on it.
-        skyforge_core::ok_if_aws_code(created, &["EntityAlreadyExists"])?;
-        self.put_policy(&iam, guard, &name, ctx.env()).await?;
-        ec2::reobserve(self, ctx, inputs).await
-    }
-    async fn update(
-        &self,
-        ctx: &Context,
-        inputs: &Inputs,
-        observed: &Observed,
-        diffs: &[FieldDiff],
-        guard: &Guard,
-    ) -> Result<Observed> {
-        let iam = Self::client(ctx);
-        let rid = self.id();
-        let name = &observed.physical_id;
-        for d in diffs {
-            match d.field.as_str() {
-                "assume_role_policy" => {
-                    guard
-                        .call("UpdateAssumeRolePolicy", async {
-                            iam.update_assume_role_policy()
-                                .role_name(name)
-                                .policy_document(Self::trust_policy().to_string())
-                                .send()
-                                .await
-                                .map(|_| ())
-                                .map_err(|e| Error::aws(&rid, "UpdateAssumeRolePolicy", e))
-                        })
-                        .await?
-                }
-                "policy" => self.put_policy(&iam, guard, name, ctx.env()).await?,
-                "tags" => {
-                    let tags: Vec<aws_sdk_iam::types::Tag> =
-                        tags::resource_tags(ctx.env(), &self.logical)
-                            .into_iter()
-                            .filter_map(|(k, v)| {
-                                aws_sdk_iam::types::Tag::builder()
-                                    .key(k)
-                                    .value(v)
-                                    .build()
-                                    .ok()
-                            })
-                            .collect();
-                    guard
-                        .call("TagRole", async {
-                            iam.tag_role()
-                                .role_name(name)
-                                .set_tags(Some(tags))
-                                .send()
-                                .await
-                                .map(|_| ())
-                                .map_err(|e| Error::aws(&rid, "TagRole", e))
-                        })
-                        .await?
-                }
-                other => return Err(Error::not_updatable(&self.id(), other)),
-            }
-        }
-        ec2::reobserve(self, ctx, inputs).await
-    }
-    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
-        let iam = Self::client(ctx);
-        let rid = self.id();
-        let name = &observed.physical_id;
-        skyforge_core::ok_if_aws_code(
-            guard
-                .call("DeleteRolePolicy", async {
-                    iam.delete_role_policy()
-                        .role_name(name)
-                        .policy_name(POLICY_NAME)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteRolePolicy", e))
-                })
-                .await,
-            &["NoSuchEntity"],
-        )?;
-        skyforge_core::ok_if_aws_code(
-            guard
-                .call("DeleteRole", async {
-                    iam.delete_role()
-                        .role_name(name)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteRole", e))
-                })
-                .await,
-            &["NoSuchEntity"],
+/// The IAM role VPC Flow Logs assumes to write into the log group (and nothing else), as a
+/// skyforge-iam role.
+pub(crate) fn flow_log_role(env: &Environment, logical: &str) -> skyforge_core::Result<Role> {
+    let region = env.region_name().unwrap_or("*");
+    let group = name_of(env, NameKind::LogGroup, logical);
+    let base = format!(
+        "arn:{}:logs:{region}:*:log-group:{group}",
+        partition(region)
+    );
+    let delivery = Statement::allow([
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+    ])
+    .on(base.clone())
+    .on(format!("{base}:*"));
+    Role::builder()
+        .logical_id(logical)
+        .trust(Trust::service("vpc-flow-logs.amazonaws.com"))
+        .description("VPC Flow Logs delivery to CloudWatch Logs (skyforge)")
+        .policies(
+            [(
+                "flow-logs-delivery".to_string(),
+                PolicyDocument::new([delivery]),
+            )]
+            .into(),
         )
-    }
-}
-
-impl FlowLogRole {
-    async fn put_policy(
-        &self,
-        iam: &aws_sdk_iam::Client,
-        guard: &Guard,
-        name: &str,
-        env: &Environment,
-    ) -> Result<()> {
-        let doc = self.policy(env).to_string();
-        guard
-            .call("PutRolePolicy", async {
-                iam.put_role_policy()
-                    .role_name(name)
-                    .policy_name(POLICY_NAME)
-                    .policy_document(doc)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::aws(self.id(), "PutRolePolicy", e))
-            })
-            .await
-    }
+        .build()
 }
 
 /// The VPC flow log.
@@ -728,7 +461,7 @@ pub(crate) async fn delete_flow_log(
 /// Register the flow logs' log-group and role kinds for orphan listing.
 pub(crate) fn register_kinds(stack: &mut skyforge_core::Stack) {
     stack.own_kind(NamedKind(KIND_LOG_GROUP));
-    stack.own_kind(NamedKind(KIND_ROLE));
+    skyforge_iam::register_kinds(stack);
 }
 
 /// The start every physical name of the stack shares in a path-style (`/alva/staging/`) or
@@ -789,40 +522,6 @@ impl NamedKind {
         }
         Ok(found)
     }
-
-    async fn roles(&self, ctx: &Context) -> Result<Vec<skyforge_core::Owned>> {
-        let iam = FlowLogRole::client(ctx);
-        let prefix = stack_prefix(ctx.env(), '-', false);
-        let roles = iam
-            .list_roles()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("iam_role.*", "ListRoles", e))?;
-        let mut found = Vec::new();
-        for r in roles.iter().filter(|r| r.role_name().starts_with(&prefix)) {
-            let t = iam
-                .list_role_tags()
-                .role_name(r.role_name())
-                .send()
-                .await
-                .map_err(|e| Error::aws("iam_role.*", "ListRoleTags", e));
-            let Some(t) = skyforge_core::none_if_aws_code(t, &["NoSuchEntity"])? else {
-                continue;
-            };
-            let t: Tags = t
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
-                found.push(skyforge_core::Owned::new(l, r.role_name()));
-            }
-        }
-        Ok(found)
-    }
 }
 
 #[async_trait]
@@ -831,14 +530,10 @@ impl skyforge_core::OwnedKind for NamedKind {
         self.0
     }
     fn service(&self) -> &'static str {
-        if self.0 == KIND_ROLE { "iam" } else { "logs" }
+        "logs"
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<skyforge_core::Owned>> {
-        if self.0 == KIND_ROLE {
-            self.roles(ctx).await
-        } else {
-            self.log_groups(ctx).await
-        }
+        self.log_groups(ctx).await
     }
     async fn delete(
         &self,
@@ -850,21 +545,11 @@ impl skyforge_core::OwnedKind for NamedKind {
             physical_id: owned.physical_id.clone(),
             ..Observed::default()
         };
-        let logical = owned.logical_id.clone();
-        if self.0 == KIND_ROLE {
-            FlowLogRole {
-                log_group: logical.clone(),
-                logical,
-            }
-            .delete(ctx, &obs, guard)
-            .await
-        } else {
-            LogGroup {
-                logical,
-                retention_days: 1,
-            }
-            .delete(ctx, &obs, guard)
-            .await
+        LogGroup {
+            logical: owned.logical_id.clone(),
+            retention_days: 1,
         }
+        .delete(ctx, &obs, guard)
+        .await
     }
 }

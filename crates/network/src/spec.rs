@@ -10,7 +10,7 @@ use skyforge_core::{Component, Error, Input, NodeId, Ref, Result, Stack};
 use typed_builder::TypedBuilder;
 
 use crate::cidr::Cidr;
-use crate::flow_logs::{FlowLog, FlowLogRole, LogGroup, RETENTION_DAYS};
+use crate::flow_logs::{FlowLog, LogGroup, RETENTION_DAYS, flow_log_role};
 use crate::gateway::{ElasticIp, GatewayAttachment, InternetGateway, NatGateway};
 use crate::routing::{Association, Route, RouteTable, RouteTarget, S3Endpoint};
 use crate::subnet::Subnet;
@@ -819,15 +819,15 @@ impl Component for Network {
                 logical: logical.clone(),
                 retention_days: f.retention_days,
             });
-            let role = stack.add_resource(FlowLogRole {
-                logical: logical.clone(),
-                log_group: logical.clone(),
-            });
+            let role = stack.add(
+                flow_log_role(stack.env(), &logical)
+                    .expect("a validated network makes a valid flow-log role"),
+            );
             stack.add_resource(FlowLog {
                 logical: name.clone(),
                 vpc_id: vpc_id.into(),
                 log_group: Ref::new(group, "log_group_name").into(),
-                role_arn: Ref::new(role, "role_arn").into(),
+                role_arn: role.arn().into(),
                 traffic: match f.traffic {
                     Traffic::All => TrafficType::All,
                     Traffic::Accept => TrafficType::Accept,

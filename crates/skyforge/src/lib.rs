@@ -50,3 +50,7 @@ pub use skyforge_loadbalancing as loadbalancing;
 /// S3 buckets, private and protected by default (feature `storage`).
 #[cfg(feature = "storage")]
 pub use skyforge_storage as storage;
+
+/// IAM roles with typed trust and policies, and the account data source (feature `iam`).
+#[cfg(feature = "iam")]
+pub use skyforge_iam as iam;

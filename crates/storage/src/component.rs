@@ -1,10 +1,10 @@
 //! Adding a bucket to a stack, and what its handle gives other crates.
 
-use skyforge_core::{Component, Inputs, NodeId, Ref, ResourceId, Stack};
+use skyforge_core::{Component, NodeId, Ref, Stack};
+use skyforge_iam::Statement;
 
-use crate::account::{AccountNode, KIND_ACCOUNT};
 use crate::bucket::BucketNode;
-use crate::policy::{Access, grant_statements};
+use crate::policy::{Access, statements};
 use crate::spec::Bucket;
 
 /// A bucket in a stack.
@@ -27,11 +27,11 @@ impl BucketHandle {
         Ref::new(self.node, "arn")
     }
     /// The IAM statements a role needs for `access` to this bucket (the exact actions on the
-    /// bucket and `bucket/*` ARNs); `None` while the bucket is not created. The compute crate's
-    /// task roles take them.
-    pub fn grant(&self, access: Access, inputs: &Inputs) -> Option<serde_json::Value> {
-        let name: String = inputs.get(&self.name())?;
-        Some(grant_statements(&name, access))
+    /// bucket's ARN and `bucket/*`), for a [`skyforge_iam::Role`]'s policy or a compute task
+    /// role's grants; the role depends on the bucket.
+    pub fn grant(&self, access: Access) -> Vec<Statement> {
+        let arn = self.arn();
+        statements(access, |s| s.on(arn), |s| s.under(arn, "/*"))
     }
 }
 
@@ -39,12 +39,10 @@ impl Component for Bucket {
     type Handle = BucketHandle;
     fn add_to(self, stack: &mut Stack) -> BucketHandle {
         crate::owned::register_kinds(stack);
-        let account = stack
-            .find(&ResourceId::new(KIND_ACCOUNT, "current"))
-            .unwrap_or_else(|| stack.add_resource(AccountNode));
+        let account = skyforge_iam::current_account(stack);
         let node = stack.add_resource(BucketNode {
             spec: self.spec,
-            account: Ref::new(account, "account_id"),
+            account,
         });
         BucketHandle { node }
     }

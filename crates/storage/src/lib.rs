@@ -28,7 +28,6 @@
 //! ```
 #![warn(missing_docs)]
 
-mod account;
 mod bucket;
 mod component;
 mod drift;
@@ -39,11 +38,11 @@ mod s3;
 mod spec;
 mod validate;
 
-pub use account::KIND_ACCOUNT;
 pub use bucket::KIND_BUCKET;
 pub use component::BucketHandle;
 pub use error::Error;
 pub use owned::register_kinds;
 pub use policy::{Access, grant_statements};
+pub use skyforge_iam::KIND_ACCOUNT;
 pub use spec::{Bucket, BucketSpec, BucketSpecBuilder, Encryption, LifecycleRule, Purpose};
 pub use validate::{STORAGE_CLASSES, valid_name};

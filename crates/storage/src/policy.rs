@@ -1,6 +1,7 @@
 //! Bucket policies: TLS only, the load balancers' log delivery, and typed grants for roles.
 
 use serde_json::{Value, json};
+use skyforge_iam::Statement;
 
 /// ELB accounts of the regions launched before August 2022 (AWS: "Enable access logs for your
 /// Application Load Balancer"); later regions use the log delivery service principal.
@@ -81,22 +82,31 @@ pub enum Access {
     ReadWrite,
 }
 
-/// The IAM statements granting `access` to `bucket` (the bucket ARN for listing, `bucket/*`
-/// for objects; no wildcard beyond the bucket).
-pub fn grant_statements(bucket: &str, access: Access) -> Value {
+/// The IAM statements granting `access` to the bucket named `bucket` (its ARN for listing,
+/// `bucket/*` for objects; no wildcard beyond the bucket).
+pub fn grant_statements(bucket: &str, access: Access) -> Vec<Statement> {
+    let a = arn(bucket);
+    statements(access, |s| s.on(a.clone()), |s| s.on(format!("{a}/*")))
+}
+
+/// The statements for `access`, with `bucket` and `objects` naming the bucket's ARN and its
+/// objects' ARNs.
+pub(crate) fn statements(
+    access: Access,
+    bucket: impl Fn(Statement) -> Statement,
+    objects: impl Fn(Statement) -> Statement,
+) -> Vec<Statement> {
     let mut out = Vec::new();
     if access != Access::Write {
-        out.push(
-            json!({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [arn(bucket)]}),
-        );
-        out.push(json!({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [format!("{}/*", arn(bucket))]}));
+        out.push(bucket(Statement::allow(["s3:ListBucket"])));
+        out.push(objects(Statement::allow(["s3:GetObject"])));
     }
     if access != Access::Read {
-        out.push(json!({
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-            "Resource": [format!("{}/*", arn(bucket))]
-        }));
+        out.push(objects(Statement::allow([
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:AbortMultipartUpload",
+        ])));
     }
-    Value::Array(out)
+    out
 }

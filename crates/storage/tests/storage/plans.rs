@@ -30,24 +30,42 @@ fn application_and_log_buckets_plan() {
     );
 }
 
+fn rendered(statements: Vec<skyforge_iam::Statement>) -> String {
+    skyforge_iam::PolicyDocument::new(statements)
+        .render(&skyforge_core::Inputs::none())
+        .expect("literal ARNs render")
+        .to_string()
+}
+
 #[test]
 fn grants_name_exact_actions_and_arns() {
-    let read = grant_statements("b", Access::Read).to_string();
+    let read = rendered(grant_statements("b", Access::Read));
     assert!(
         read.contains("s3:GetObject") && read.contains("arn:aws:s3:::b/*"),
         "{read}"
     );
     assert!(!read.contains("PutObject"), "{read}");
-    let write = grant_statements("b", Access::Write).to_string();
+    let write = rendered(grant_statements("b", Access::Write));
     assert!(
         write.contains("s3:PutObject") && !write.contains("GetObject"),
         "{write}"
     );
-    assert!(
-        !grant_statements("b", Access::ReadWrite)
-            .to_string()
-            .contains("s3:*")
-    );
+    assert!(!rendered(grant_statements("b", Access::ReadWrite)).contains("s3:*"));
+}
+
+#[test]
+fn a_handle_grants_on_the_bucket_it_creates() {
+    let mut stack = skyforge_core::Stack::new(skyforge_core::Environment::new(
+        "shop",
+        skyforge_core::Stage::Staging,
+    ));
+    let uploads = stack.add(Bucket::builder().logical_id("uploads").build().unwrap());
+    let doc = skyforge_iam::PolicyDocument::new(uploads.grant(Access::Read));
+    assert_eq!(doc.dependencies(), vec![uploads.node(), uploads.node()]);
+    assert_eq!(doc.render(&skyforge_core::Inputs::none()), None);
+    let known = skyforge_core::Inputs::none().with(&uploads.arn(), "arn:aws:s3:::u-1".to_string());
+    let v = doc.render(&known).unwrap().to_string();
+    assert!(v.contains(r#""Resource":["arn:aws:s3:::u-1/*"]"#), "{v}");
 }
 
 #[test]

@@ -1,16 +1,25 @@
-//! The account the stack deploys into, as a data source: bucket names and log-delivery paths
-//! need it, and a plan reads it once (STS `GetCallerIdentity`).
+//! The account the stack deploys into, as a data source: bucket names, log-delivery paths and
+//! the confused-deputy conditions of trust policies need it, and a plan reads it once (STS
+//! `GetCallerIdentity`).
 
 use async_trait::async_trait;
 use skyforge_core::{
-    Context, Environment, Error, FieldDiff, Fields, Guard, Inputs, Observed, Resource, ResourceId,
-    Result,
+    Context, Environment, Error, FieldDiff, Fields, Guard, Inputs, Observed, Ref, Resource,
+    ResourceId, Result, Stack,
 };
 
 /// Resource kind `aws_account` (a data source).
 pub const KIND_ACCOUNT: &str = "aws_account";
 
-pub(crate) struct AccountNode;
+struct AccountNode;
+
+/// The account id, read once per stack: every crate asking gets the same data-source node.
+pub fn current_account(stack: &mut Stack) -> Ref<String> {
+    let node = stack
+        .find(&ResourceId::new(KIND_ACCOUNT, "current"))
+        .unwrap_or_else(|| stack.add_resource(AccountNode));
+    Ref::new(node, "account_id")
+}
 
 #[async_trait]
 impl Resource for AccountNode {

@@ -1,0 +1,70 @@
+//! Orphan listing of roles: IAM has no tag filter, so roles are listed by the stack's name
+//! prefix and kept when their tags name this stack.
+
+use async_trait::async_trait;
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
+
+use crate::node::{KIND_ROLE, client, delete_role};
+
+/// Register the `iam_role` kind for orphan listing (once per stack; every crate adding roles
+/// calls it).
+pub fn register_kinds(stack: &mut Stack) {
+    stack.own_kind(Roles);
+}
+
+struct Roles;
+
+/// `<project>-<stage>[-<owner>]-`: the start every role name of the stack shares.
+fn prefix(env: &skyforge_core::Environment) -> String {
+    let mut segments = vec![env.project_name(), env.stage().as_str()];
+    if let Some(o) = env.owner_id() {
+        segments.push(o);
+    }
+    format!("{}-", segments.join("-"))
+}
+
+#[async_trait]
+impl OwnedKind for Roles {
+    fn kind(&self) -> &'static str {
+        KIND_ROLE
+    }
+    fn service(&self) -> &'static str {
+        "iam"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let iam = client(ctx);
+        let rid = ResourceId::new(KIND_ROLE, "*");
+        let p = prefix(ctx.env());
+        let roles: Vec<_> = iam
+            .list_roles()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(&rid, "ListRoles", e))?;
+        let mut found = Vec::new();
+        for r in roles.iter().filter(|r| r.role_name().starts_with(&p)) {
+            let t = iam.list_role_tags().role_name(r.role_name()).send().await;
+            let t = t.map_err(|e| Error::aws(&rid, "ListRoleTags", e));
+            // Deleted since the listing (by another run): nothing to own.
+            let Some(t) = skyforge_core::none_if_aws_code(t, &["NoSuchEntity"])? else {
+                continue;
+            };
+            let t: Tags = t
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+                found.push(Owned::new(l, r.role_name()));
+            }
+        }
+        Ok(found)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        let rid = ResourceId::new(KIND_ROLE, &owned.logical_id);
+        delete_role(ctx, guard, &rid, &owned.physical_id).await
+    }
+}
