@@ -6,13 +6,13 @@ use skyforge_core::tags::STACK;
 
 use crate::TestStack;
 
-fn has<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>, stack: &str) -> bool {
+pub(crate) fn has<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>, stack: &str) -> bool {
     tags.any(|(k, v)| k == STACK && v == stack)
 }
 
 /// A per-item call after a listing: `None` when the item was deleted in between (tests run in
 /// parallel, and other stacks' resources come and go); any other error fails the helper.
-fn listed_item<T, E, R>(
+pub(crate) fn listed_item<T, E, R>(
     r: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
     what: &str,
 ) -> Option<T>
@@ -704,6 +704,7 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         }
     }
 
+    out.extend(crate::inventory_ecs::ecs_extra(ctx, &stack).await);
     out.sort();
     out
 }

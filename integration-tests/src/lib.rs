@@ -9,6 +9,7 @@
 
 mod control;
 mod inventory;
+mod inventory_ecs;
 
 use std::collections::BTreeMap;
 
@@ -99,6 +100,22 @@ impl TestStack {
                     .build(),
             )
         })
+    }
+
+    /// Make this stack's tasks whose image contains `image` stop with `stop_code` and `reason`
+    /// (and the essential container's `exit_code`). Emulator control API.
+    pub async fn fail_tasks(
+        &self,
+        image: &str,
+        stop_code: &str,
+        reason: &str,
+        exit_code: Option<i32>,
+    ) {
+        let body = serde_json::json!({"faults": [{
+            "app": self.app, "image": image, "stopCode": stop_code, "reason": reason,
+            "exitCode": exit_code,
+        }]});
+        control::post(&endpoint(), "/_localstack/skyforge/ecs-task-faults", &body).await;
     }
 
     /// API calls this stack made so far, by (service, operation). Emulator control API.

@@ -473,6 +473,12 @@ pub trait Resource: Send + Sync {
     fn id_only_dependencies(&self) -> Vec<NodeId> {
         Vec::new()
     }
+    /// Outputs an in-place update changes (a task definition's revision ARN): while an update is
+    /// planned they are "known after apply" for dependents, so the plan shows what follows
+    /// (the service moving to the new revision). Others stay known through an update.
+    fn outputs_changed_by_update(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Wait until an existing resource is ready (see [`Readiness`]); called by apply before
     /// the dependents that need it ready, for a resource just created or found not ready. A kind
     /// whose `create` returns as soon as the id is known (an RDS instance `creating`) does its

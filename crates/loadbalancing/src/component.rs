@@ -26,6 +26,8 @@ pub struct TargetGroupRef {
     pub attached_by: NodeId,
     /// The load balancer's security group (the service's group allows it on `port`).
     pub load_balancer_group: GroupHandle,
+    /// The load balancer's ARN (request-count autoscaling names the pair).
+    pub load_balancer_arn: Ref<String>,
 }
 
 /// A load balancer in a stack.
@@ -200,6 +202,7 @@ impl Component for LoadBalancer {
                     port: r.port,
                     attached_by,
                     load_balancer_group: sg.clone(),
+                    load_balancer_arn: lb_arn,
                 },
             );
         }

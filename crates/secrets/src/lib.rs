@@ -11,7 +11,8 @@
 //!   changes: a re-apply never overwrites it, and a generated value is generated once.
 //! - Plans show a value's presence and the version id, never the value.
 //! - [`SecretRef`]s hand ECS the `valueFrom` (whole secret, one JSON key `arn:...:KEY::`, or an
-//!   SSM parameter ARN), and [`read_policy_statements`] the exact ARNs an execution role may read.
+//!   SSM parameter ARN), and their ARNs for the exact grants of an execution role
+//!   (`skyforge-compute`'s roles).
 //! - Deletion keeps a recovery window (30 days by default); an ephemeral stage deletes at once.
 //!   A secret still in its recovery window is restored, with its value, by the next apply.
 //!
@@ -61,7 +62,7 @@ pub use parameter::{
     KIND_PARAMETER, Parameter, ParameterHandle, ParameterSpec, ParameterSpecBuilder,
     ParameterValue, Tier,
 };
-pub use refs::{SecretKind, SecretRef, read_policy_statements, read_secret};
+pub use refs::{SecretKind, SecretRef, read_secret};
 pub use secret::{
     KIND_SECRET, ROTATION_TAG, Rotation, Secret, SecretHandle, SecretSpec, SecretSpecBuilder,
     SecretValue,

@@ -1,8 +1,6 @@
 //! Typed references to secrets for ECS task definitions and the IAM policy of the execution
 //! role that reads them.
 
-use std::collections::BTreeSet;
-
 use skyforge_core::{Context, Error, Inputs, NodeId, Ref, ResourceId, Result};
 
 use crate::value::SecretString;
@@ -127,32 +125,4 @@ pub async fn read_secret(
         resource: rid.to_string(),
         message: format!("{arn} is not a JSON object with the string key {key}"),
     })
-}
-
-/// The IAM statements that let an ECS execution role read exactly these secrets (the ARNs, no
-/// wildcard), grouped by action. `None` while any of them is not created.
-pub fn read_policy_statements(refs: &[SecretRef], inputs: &Inputs) -> Option<serde_json::Value> {
-    let mut by_action: Vec<(&'static str, BTreeSet<String>)> = Vec::new();
-    for r in refs {
-        let arn = inputs.get(&r.arn)?;
-        match by_action.iter_mut().find(|(a, _)| *a == r.read_action()) {
-            Some((_, arns)) => {
-                arns.insert(arn);
-            }
-            None => by_action.push((r.read_action(), BTreeSet::from([arn]))),
-        }
-    }
-    by_action.sort();
-    Some(serde_json::Value::Array(
-        by_action
-            .into_iter()
-            .map(|(action, arns)| {
-                serde_json::json!({
-                    "Effect": "Allow",
-                    "Action": [action],
-                    "Resource": arns.into_iter().collect::<Vec<_>>()
-                })
-            })
-            .collect(),
-    ))
 }

@@ -54,3 +54,8 @@ pub use skyforge_storage as storage;
 /// IAM roles with typed trust and policies, and the account data source (feature `iam`).
 #[cfg(feature = "iam")]
 pub use skyforge_iam as iam;
+
+/// ECS Fargate clusters and services with roles, logs, autoscaling and Cloud Map discovery
+/// (feature `compute`).
+#[cfg(feature = "compute")]
+pub use skyforge_compute as compute;

@@ -77,6 +77,19 @@ class _Latency:
         return Response(json.dumps({"ok": True}), mimetype="application/json")
 
 
+class _TaskFaults:
+    """POST {"faults": [{"app", "image", "stopCode", "reason", "exitCode", "seconds", "count"}]}:
+    tasks whose image contains `image` stop that way (see ecs.py)."""
+
+    def on_post(self, request):
+        from localstack.http import Response
+
+        from . import ecs
+
+        ecs.add_faults(json.loads(request.data or b"{}"))
+        return Response(json.dumps({"ok": True}), mimetype="application/json")
+
+
 def _patch_cbor_unknown_members():
     """LocalStack 4.9.2's CBOR serializer fails on members its shape does not declare (the Tags of
     a CloudWatch MetricAlarm); the other serializers drop them. Drop them here too."""
@@ -120,3 +133,4 @@ def install_skyforge_harness():
     apis.add(Resource("/_localstack/skyforge/calls", _Calls()))
     apis.add(Resource("/_localstack/skyforge/faults", _Faults()))
     apis.add(Resource("/_localstack/skyforge/latency", _Latency()))
+    apis.add(Resource("/_localstack/skyforge/ecs-task-faults", _TaskFaults()))

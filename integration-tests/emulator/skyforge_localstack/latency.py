@@ -11,7 +11,6 @@ CREATE_PHASES = {
     "replication-group-modify": [("modifying", 300.0)],
     "nat": [("pending", 90.0)],
     "alb": [("provisioning", 150.0)],
-    "ecs-service": [("rolling", 60.0)],
 }
 DELETE_SECONDS = {
     "rds": 300.0,

@@ -11,6 +11,7 @@ from localstack.services.moto import MotoFallbackDispatcher, call_moto
 from localstack.services.plugins import Service, aws_provider
 
 from . import latency, state
+from . import ecs as ecs_model
 from . import elasticache as ec_model
 from . import elbv2 as elb_model
 from . import rds as rds_model
@@ -243,32 +244,9 @@ def elbv2():
 # ---------------------------------------------------------------- ECS
 
 
-def _ecs_create_service(context, request):
-    resp = call_moto(context)
-    svc = resp.get("service") or {}
-    latency.born("ecs-service", svc.get("serviceArn"), _app(context))
-    return resp
-
-
-def _ecs_describe_services(context, request):
-    resp = call_moto(context)
-    for svc in resp.get("services", []):
-        phase, frac = latency.create_phase("ecs-service", svc.get("serviceArn"))
-        if phase:
-            desired = svc.get("desiredCount", 0)
-            running = int(desired * frac)
-            svc["runningCount"] = running
-            svc["pendingCount"] = desired - running
-            for d in svc.get("deployments", []):
-                d["runningCount"] = running
-                d["pendingCount"] = desired - running
-                d["rolloutState"] = "IN_PROGRESS"
-    return resp
-
-
 @aws_provider(api="ecs", name="default")
 def ecs():
-    return _service("ecs", {"CreateService": _ecs_create_service, "DescribeServices": _ecs_describe_services})
+    return _service("ecs", ecs_model.WRAPPERS)
 
 
 @aws_provider(api="ecr", name="default")
@@ -342,9 +320,30 @@ def application_autoscaling():
     )
 
 
+def _sd_list_services(context, request):
+    """Moto ignores ListServices filters; AWS honours NAMESPACE_ID."""
+    from moto.servicediscovery.models import servicediscovery_backends
+
+    resp = call_moto(context)
+    wanted = None
+    for f in request.get("Filters") or []:
+        if f.get("Name") == "NAMESPACE_ID":
+            wanted = set(f.get("Values") or [])
+    if wanted is None:
+        return resp
+    backend = servicediscovery_backends[context.account_id][context.region]
+    keep = []
+    for s in resp.get("Services", []):
+        model = backend.services.get(s.get("Id"))
+        if model is not None and getattr(model, "namespace_id", None) in wanted:
+            keep.append(s)
+    resp["Services"] = keep
+    return resp
+
+
 @aws_provider(api="servicediscovery", name="default")
 def servicediscovery():
-    return _service("servicediscovery")
+    return _service("servicediscovery", {"ListServices": _sd_list_services})
 
 
 _DDB_WRITES = threading.Lock()

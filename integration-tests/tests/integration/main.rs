@@ -3,6 +3,7 @@
 
 mod cache;
 mod cache_checks;
+mod compute;
 mod database;
 mod database_checks;
 mod emulator;

@@ -214,10 +214,14 @@ impl Stack {
             (true, PlanMode::Apply) => crate::actions::as_run(action),
             (true, PlanMode::Destroy) => Action::NoOp,
         };
-        // Outputs stay known for dependents unless the resource is (re)created.
+        // Outputs stay known for dependents unless the resource is (re)created, or an update
+        // changes them.
         let outputs = match (&action, &observed) {
-            (Action::NoOp | Action::Update { .. } | Action::Delete, Some(o)) => {
-                Some(o.outputs.clone())
+            (Action::NoOp | Action::Delete, Some(o)) => Some(o.outputs.clone()),
+            (Action::Update { .. }, Some(o)) => {
+                let mut out = o.outputs.clone();
+                out.retain(|k, _| !node.outputs_changed_by_update().contains(&k.as_str()));
+                Some(out)
             }
             _ => None,
         };
