@@ -91,12 +91,16 @@ impl Component for FargateService {
             .log_group_name
             .clone()
             .unwrap_or_else(|| format!("{}{id}", log_prefix(stack.env())));
-        let log_group = stack.add(LogGroup::new(
+        let mut logs = LogGroup::new(
             KIND_LOG_GROUP,
             format!("{id}-logs"),
             log_name.clone(),
             s.log_retention_days,
-        ));
+        );
+        if let Some(k) = &s.log_kms_key {
+            logs = logs.kms_key(k.clone());
+        }
+        let log_group = stack.add(logs);
         let sg = s
             .security_group
             .clone()

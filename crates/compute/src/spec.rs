@@ -266,6 +266,9 @@ pub struct FargateServiceSpec {
     /// Log retention in days (one CloudWatch Logs accepts); default 30.
     #[builder(default = 30)]
     pub log_retention_days: u32,
+    /// A KMS key (ARN) for the log group's events; default CloudWatch Logs' own encryption.
+    #[builder(default, setter(strip_option, into))]
+    pub log_kms_key: Option<String>,
     /// The log group's name; default `/ecs/<project>/<stage>/<logical>`.
     #[builder(default, setter(strip_option, into))]
     pub log_group_name: Option<String>,

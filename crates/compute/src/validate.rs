@@ -103,6 +103,15 @@ pub(crate) fn service(s: &FargateServiceSpec) -> Result<()> {
             format!("one of {:?}", skyforge_logs::RETENTION_DAYS),
         ));
     }
+    if let Some(k) = &s.log_kms_key
+        && !(k.starts_with("arn:") && k.contains(":kms:") && k.contains(":key/"))
+    {
+        return Err(err(
+            "service.log_kms_key",
+            k,
+            "a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`)",
+        ));
+    }
     if s.keep_revisions == 0 || s.keep_revisions > 100 {
         return Err(err(
             "service.keep_revisions",

@@ -12,6 +12,7 @@ pub(crate) struct LogGroupNode {
     pub(crate) logical: String,
     pub(crate) name: String,
     pub(crate) retention_days: u32,
+    pub(crate) kms_key: Option<String>,
 }
 
 fn client(ctx: &Context) -> aws_sdk_cloudwatchlogs::Client {
@@ -24,12 +25,16 @@ impl LogGroupNode {
     }
 }
 
+/// A log group as CloudWatch Logs describes it.
+pub(crate) struct Found {
+    pub(crate) arn: String,
+    pub(crate) tags: Tags,
+    pub(crate) retention: Option<i32>,
+    pub(crate) kms_key: Option<String>,
+}
+
 /// The observed log group `name` with its tags; `None` when absent.
-pub(crate) async fn find(
-    ctx: &Context,
-    rid: &ResourceId,
-    name: &str,
-) -> Result<Option<(String, Tags, Option<i32>)>> {
+pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<Found>> {
     let logs = client(ctx);
     let out = logs
         .describe_log_groups()
@@ -59,7 +64,12 @@ pub(crate) async fn find(
         .tags()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    Ok(Some((arn, found, g.retention_in_days())))
+    Ok(Some(Found {
+        arn,
+        tags: found,
+        retention: g.retention_in_days(),
+        kms_key: g.kms_key_id().map(String::from),
+    }))
 }
 
 #[async_trait]
@@ -80,11 +90,18 @@ impl Resource for LogGroupNode {
             "retention_days".into(),
             Field::new(Value::of(self.retention_days)),
         );
+        f.insert("kms_key".into(), Field::new(Value::of(&self.kms_key)));
         f.insert("tags".into(), Field::new(Value::of(self.desired_tags(env))));
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let Some((arn, found, retention)) = find(ctx, &self.id(), &self.name).await? else {
+        let Some(Found {
+            arn,
+            tags: found,
+            retention,
+            kms_key,
+        }) = find(ctx, &self.id(), &self.name).await?
+        else {
             return Ok(None);
         };
         tags::ensure_owned(&found, ctx.env(), &self.id(), &self.name)?;
@@ -95,6 +112,7 @@ impl Resource for LogGroupNode {
         o.fields.insert("name".into(), Value::str(&self.name));
         o.fields
             .insert("retention_days".into(), Value::of(retention));
+        o.fields.insert("kms_key".into(), Value::of(kms_key));
         o.fields.insert(
             "tags".into(),
             Value::of(tags::managed_view(&self.desired_tags(ctx.env()), &found)),
@@ -112,6 +130,7 @@ impl Resource for LogGroupNode {
                 &["ResourceAlreadyExistsException"],
                 logs.create_log_group()
                     .log_group_name(&self.name)
+                    .set_kms_key_id(self.kms_key.clone())
                     .set_tags(Some(self.desired_tags(ctx.env()).into_iter().collect()))
                     .send(),
             )
@@ -132,6 +151,9 @@ impl Resource for LogGroupNode {
         let rid = self.id();
         if diffs.iter().any(|d| d.field == "retention_days") {
             self.put_retention(ctx, guard).await?;
+        }
+        if diffs.iter().any(|d| d.field == "kms_key") {
+            self.put_kms_key(ctx, guard).await?;
         }
         if diffs.iter().any(|d| d.field == "tags") {
             let arn = observed
@@ -165,6 +187,22 @@ impl Resource for LogGroupNode {
 }
 
 impl LogGroupNode {
+    async fn put_kms_key(&self, ctx: &Context, guard: &Guard) -> Result<()> {
+        let logs = client(ctx);
+        match &self.kms_key {
+            Some(k) => {
+                let req = logs
+                    .associate_kms_key()
+                    .log_group_name(&self.name)
+                    .kms_key_id(k);
+                guard.send("AssociateKmsKey", &[], req.send()).await
+            }
+            None => {
+                let req = logs.disassociate_kms_key().log_group_name(&self.name);
+                guard.send("DisassociateKmsKey", &[], req.send()).await
+            }
+        }
+    }
     async fn put_retention(&self, ctx: &Context, guard: &Guard) -> Result<()> {
         guard
             .send(

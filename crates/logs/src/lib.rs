@@ -46,6 +46,7 @@ pub struct LogGroup {
     logical: String,
     name: String,
     retention_days: u32,
+    kms_key: Option<String>,
 }
 
 impl LogGroup {
@@ -62,7 +63,14 @@ impl LogGroup {
             logical: logical.into(),
             name: name.into(),
             retention_days,
+            kms_key: None,
         }
+    }
+    /// Encrypt the events with this KMS key (its ARN; the key policy must let the
+    /// `logs.<region>.amazonaws.com` principal use it).
+    pub fn kms_key(mut self, arn: impl Into<String>) -> LogGroup {
+        self.kms_key = Some(arn.into());
+        self
     }
 }
 
@@ -74,6 +82,7 @@ impl Component for LogGroup {
             logical: self.logical,
             name: self.name,
             retention_days: self.retention_days,
+            kms_key: self.kms_key,
         })
     }
 }

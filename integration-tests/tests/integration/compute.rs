@@ -164,8 +164,15 @@ async fn apply_noop_ci_image_autoscaled_count_one_revision_and_destroy() {
     let t = TestStack::new().await;
     let first = Image::external("public.ecr.aws/skyforge/api:v1");
     let stack = stack(&t.env, Some(first.clone()), "a");
+    let started = Instant::now();
     let plan = stack.plan(&t.ctx).await.unwrap();
     stack.apply(&t.ctx, &plan).await.expect("apply");
+    let applied = t.calls().await;
+    println!(
+        "compute figures: apply {} calls in {:.1} s",
+        applied.values().sum::<u64>(),
+        started.elapsed().as_secs_f64()
+    );
     let s = service(&t).await;
     assert_eq!(
         (s.running_count(), s.desired_count(), s.deployments().len()),
@@ -178,6 +185,11 @@ async fn apply_noop_ci_image_autoscaled_count_one_revision_and_destroy() {
     let again = stack.plan(&t.ctx).await.unwrap();
     assert!(changes(&again).is_empty(), "{again}");
     let before = t.calls().await;
+    let noop = calls_between(&applied, &before);
+    println!(
+        "compute figures: no-op plan {} calls: {noop:?}",
+        noop.values().sum::<u64>()
+    );
     stack.apply(&t.ctx, &again).await.unwrap();
     let made = calls_between(&before, &t.calls().await);
     assert!(mutating(&made).is_empty(), "no-op apply made {made:?}");
@@ -219,7 +231,17 @@ async fn apply_noop_ci_image_autoscaled_count_one_revision_and_destroy() {
     );
     assert_eq!((s.desired_count(), s.running_count()), (4, 4));
     assert!(changes(&changed.plan(&t.ctx).await.unwrap()).is_empty());
-    destroy_to_empty(&t, &changed).await;
+    let (before, started) = (t.calls().await, Instant::now());
+    let d = changed.plan_destroy(&t.ctx).await.unwrap();
+    changed.apply(&t.ctx, &d).await.expect("destroy");
+    let made = calls_between(&before, &t.calls().await);
+    println!(
+        "compute figures: destroy {} calls in {:.1} s",
+        made.values().sum::<u64>(),
+        started.elapsed().as_secs_f64()
+    );
+    let left = inventory(&t).await;
+    assert!(left.is_empty(), "left after destroy: {left:?}");
 }
 
 fn stack_with_flags(t: &TestStack, image: Image, flags: &str) -> Stack {

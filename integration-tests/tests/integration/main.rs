@@ -8,6 +8,7 @@ mod database;
 mod database_checks;
 mod emulator;
 mod emulator_cache;
+mod iam;
 mod loadbalancing;
 mod loadbalancing_checks;
 mod network;

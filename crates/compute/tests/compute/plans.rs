@@ -159,3 +159,53 @@ fn seed_002_autoscaling_on_cpu_memory_and_requests() {
             .is_some()
     );
 }
+
+/// The execution role policies of seed 003's four services, with the ARNs the stack's nodes
+/// would output.
+#[test]
+fn seed_003_execution_role_policies() {
+    let mut w = world("alva", Stage::Staging);
+    let vpc = w.net.vpc_id();
+    let ns = w
+        .stack
+        .add(Namespace::private("internal", "alva-staging.local", vpc).unwrap());
+    let log = skyforge_core::Ref::<String>::new(w.cluster.node(), "log_group_arn");
+    let arn = |kind: &str, name: &str| format!("arn:aws:{kind}:us-east-1:111122223333:{name}");
+    let inputs = skyforge_core::Inputs::none()
+        .with(&w.repo.arn(), arn("ecr", "repository/alva/staging/api"))
+        .with(
+            &w.db.whole().arn(),
+            arn("secretsmanager", "secret:alva/staging/database-AbCdEf"),
+        )
+        .with(
+            &w.jwt.whole().arn(),
+            arn(
+                "secretsmanager",
+                "secret:alva/staging/jwt-private-key-GhIjKl",
+            ),
+        );
+    let mut out = String::new();
+    for (name, port) in [
+        ("web", 3000),
+        ("api", 3001),
+        ("auth", 3002),
+        ("admin", 3003),
+    ] {
+        let svc = service(&w, name, port, &ns);
+        let log_arn = arn("logs", &format!("log-group:/ecs/alva/staging/{name}"));
+        let doc = skyforge_iam::PolicyDocument::new(skyforge_compute::roles::execution_statements(
+            svc.spec(),
+            log,
+        ));
+        let v = doc
+            .render(&inputs.clone().with(&log, log_arn))
+            .expect("every ARN known");
+        out.push_str(&format!(
+            "# {name}-execution\n{}\n",
+            serde_json::to_string_pretty(&v).unwrap()
+        ));
+    }
+    insta::assert_snapshot!("003-execution-policies", out);
+    // One `*` per service: ecr:GetAuthorizationToken, which has no resource type.
+    assert_eq!(out.matches("\"*\"").count(), 4, "{out}");
+}
