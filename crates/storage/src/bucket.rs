@@ -9,6 +9,7 @@ use skyforge_core::{
     Ref, Resource, ResourceId, Result, Value,
 };
 
+use crate::extras;
 use crate::policy;
 use crate::s3;
 use crate::spec::{BucketSpec, Encryption, Purpose};
@@ -59,6 +60,9 @@ impl BucketNode {
         if let Purpose::AlbLogs { region, prefix } = &self.spec.purpose {
             statements.push(policy::alb_logs(bucket, region, prefix, account));
         }
+        if self.spec.purpose == Purpose::AccessLogs {
+            statements.push(policy::access_logs(bucket, account));
+        }
         json!({"Version": "2012-10-17", "Statement": statements})
     }
 
@@ -96,7 +100,8 @@ impl Resource for BucketNode {
         "s3"
     }
     fn dependencies(&self) -> Vec<NodeId> {
-        vec![self.account.node()]
+        let logs = self.spec.access_logs.iter().map(|l| l.bucket.node());
+        std::iter::once(self.account.node()).chain(logs).collect()
     }
     async fn holds_data(&self, ctx: &Context, observed: &Observed) -> Result<bool> {
         s3::has_objects(ctx, &self.id(), &observed.physical_id).await
@@ -134,6 +139,13 @@ impl Resource for BucketNode {
         };
         put(&mut f, "policy", policy);
         put(&mut f, "lifecycle", Value::of(self.lifecycle()));
+        put(
+            &mut f,
+            "cors",
+            Value::of(extras::cors_view(&self.spec.cors)),
+        );
+        let logging = extras::logging_view(self.spec.access_logs.as_ref(), inputs);
+        put(&mut f, "logging", logging);
         put(&mut f, "tags", Value::of(self.desired_tags(env)));
         f
     }
@@ -156,7 +168,7 @@ impl Resource for BucketNode {
             })?;
         s3::create(self, ctx, guard, &name).await?;
         let account = inputs.require(&self.account, &rid)?;
-        s3::put_settings(self, ctx, guard, &name, &account, None).await?;
+        s3::put_settings(self, ctx, guard, &name, &account, inputs, None).await?;
         s3::observe(self, ctx, &name)
             .await?
             .ok_or_else(|| crate::Error::not_visible(rid, "right after creation"))
@@ -172,7 +184,16 @@ impl Resource for BucketNode {
         let rid = self.id();
         let account = inputs.require(&self.account, &rid)?;
         let name = observed.physical_id.clone();
-        s3::put_settings(self, ctx, guard, &name, &account, Some((observed, diffs))).await?;
+        s3::put_settings(
+            self,
+            ctx,
+            guard,
+            &name,
+            &account,
+            inputs,
+            Some((observed, diffs)),
+        )
+        .await?;
         s3::observe(self, ctx, &name)
             .await?
             .ok_or_else(|| crate::Error::not_visible(rid, "after its update"))

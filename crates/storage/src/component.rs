@@ -33,6 +33,18 @@ impl BucketHandle {
         let arn = self.arn();
         statements(access, |s| s.on(arn), |s| s.under(arn, "/*"))
     }
+    /// [`BucketHandle::grant`] with [`Access::Read`]: list the bucket, read objects.
+    pub fn grant_read(&self) -> Vec<Statement> {
+        self.grant(Access::Read)
+    }
+    /// [`BucketHandle::grant`] with [`Access::Write`]: put and delete objects.
+    pub fn grant_write(&self) -> Vec<Statement> {
+        self.grant(Access::Write)
+    }
+    /// [`BucketHandle::grant`] with [`Access::ReadWrite`].
+    pub fn grant_read_write(&self) -> Vec<Statement> {
+        self.grant(Access::ReadWrite)
+    }
 }
 
 impl Component for Bucket {

@@ -60,6 +60,18 @@ pub(crate) fn alb_logs(bucket: &str, region: &str, prefix: &str, account: &str) 
     })
 }
 
+/// Let S3 server access logging write this account's logs.
+pub(crate) fn access_logs(bucket: &str, account: &str) -> Value {
+    json!({
+        "Sid": "S3ServerAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": format!("{}/*", arn(bucket)),
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}}
+    })
+}
+
 /// Whether a policy document lets anyone in (a statement allowing `*` without a condition).
 pub(crate) fn allows_public(policy: &Value) -> bool {
     policy["Statement"].as_array().is_some_and(|s| {

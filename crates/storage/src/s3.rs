@@ -209,6 +209,9 @@ pub(crate) async fn observe(
             lc.as_ref().map(|l| l.rules()).unwrap_or_default(),
         )),
     );
+    let (cors, logging) = crate::extras::observe(ctx, &rid, name).await?;
+    put("cors", Value::of(cors));
+    put("logging", Value::of(logging));
     put(
         "tags",
         Value::of(tags::managed_view(&node.desired_tags(ctx.env()), &found)),
@@ -268,6 +271,7 @@ pub(crate) async fn put_settings(
     guard: &Guard,
     name: &str,
     account: &str,
+    inputs: &skyforge_core::Inputs,
     update: Option<(&Observed, &[FieldDiff])>,
 ) -> Result<()> {
     let rid = node.id();
@@ -351,6 +355,17 @@ pub(crate) async fn put_settings(
     }
     if changed("lifecycle") {
         put_lifecycle(node, ctx, guard, name).await?;
+    }
+    // On creation only what is set: a new bucket has no CORS rules and no logging.
+    if changed("cors") && (update.is_some() || !node.spec.cors.is_empty()) {
+        crate::extras::put_cors(ctx, guard, &rid, name, &node.spec.cors).await?;
+    }
+    if changed("logging") && (update.is_some() || node.spec.access_logs.is_some()) {
+        let target = match &node.spec.access_logs {
+            Some(l) => Some((inputs.require(&l.bucket, &rid)?, l.prefix.clone())),
+            None => None,
+        };
+        crate::extras::put_logging(ctx, guard, &rid, name, target).await?;
     }
     if changed("tags") {
         let set: Vec<Tag> = node

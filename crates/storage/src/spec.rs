@@ -3,6 +3,8 @@
 use skyforge_core::Result;
 use typed_builder::TypedBuilder;
 
+use crate::extras::{AccessLogs, CorsRule};
+
 /// Server-side encryption of new objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Encryption {
@@ -80,6 +82,8 @@ pub enum Purpose {
         /// Key prefix the load balancers write under.
         prefix: String,
     },
+    /// Server access logs of other buckets of the account.
+    AccessLogs,
 }
 
 /// An S3 bucket: private (public access block all on, no ACLs), encrypted, TLS only, versioned
@@ -106,6 +110,12 @@ pub struct BucketSpec {
     /// The bucket's name instead of the derived one (must be globally unique).
     #[builder(default, setter(strip_option, into))]
     pub name: Option<String>,
+    /// CORS rules (browser uploads and downloads); default none.
+    #[builder(default)]
+    pub cors: Vec<CorsRule>,
+    /// Server access logs into another bucket; default off.
+    #[builder(default, setter(strip_option))]
+    pub access_logs: Option<AccessLogs>,
     /// What the bucket is for (presets set it).
     #[builder(default = Purpose::General)]
     pub purpose: Purpose,
@@ -147,6 +157,21 @@ impl Bucket {
                 region: region.into(),
                 prefix: "alb".into(),
             })
+            .build()
+    }
+    /// A bucket for the server access logs of the account's other buckets: SSE-S3 (log
+    /// delivery writes with it), unversioned, a policy letting `logging.s3.amazonaws.com` write
+    /// for this account only, logs expiring after `retention_days`.
+    pub fn for_access_logs(logical_id: impl Into<String>, retention_days: u32) -> Result<Bucket> {
+        Bucket::builder()
+            .logical_id(logical_id)
+            .versioning(false)
+            .lifecycle(vec![
+                LifecycleRule::new("expire-logs")
+                    .expire_after(retention_days)
+                    .abort_multipart_after(7),
+            ])
+            .purpose(Purpose::AccessLogs)
             .build()
     }
     /// The bucket holding a stack's state (`skyforge-state`'s bootstrap): an explicit name,

@@ -179,9 +179,90 @@ pub(crate) fn spec(spec: &BucketSpec) -> Result<()> {
             ));
         }
     }
+    if spec.purpose == Purpose::AccessLogs && spec.encryption != Encryption::S3Managed {
+        return Err(fail(
+            spec,
+            "encryption",
+            "kms",
+            "server access logs are delivered to SSE-S3 buckets only",
+        ));
+    }
+    if spec.purpose == Purpose::AccessLogs && spec.access_logs.is_some() {
+        return Err(fail(
+            spec,
+            "access_logs",
+            "set",
+            "a log bucket does not log its own access (every delivery would log again)",
+        ));
+    }
+    if let Some(l) = &spec.access_logs
+        && l.prefix.len() > 1024
+    {
+        return Err(fail(
+            spec,
+            "access_logs.prefix",
+            format!("{} characters", l.prefix.len()),
+            "at most 1024 characters",
+        ));
+    }
     let mut seen = BTreeSet::new();
     for r in &spec.lifecycle {
         rule(spec, r, &mut seen)?;
+    }
+    cors(spec)
+}
+
+fn cors(spec: &BucketSpec) -> Result<()> {
+    if spec.cors.len() > 100 {
+        return Err(fail(
+            spec,
+            "cors",
+            spec.cors.len(),
+            "at most 100 CORS rules",
+        ));
+    }
+    for (i, r) in spec.cors.iter().enumerate() {
+        let f = format!("cors[{i}]");
+        if r.allowed_origins.is_empty() {
+            return Err(fail(
+                spec,
+                &format!("{f}.allowed_origins"),
+                "[]",
+                "at least one origin",
+            ));
+        }
+        if let Some(o) = r
+            .allowed_origins
+            .iter()
+            .find(|o| o.matches('*').count() > 1)
+        {
+            return Err(fail(
+                spec,
+                &format!("{f}.allowed_origins"),
+                o,
+                "one `*` wildcard at most per origin",
+            ));
+        }
+        if r.allowed_methods.is_empty() {
+            return Err(fail(
+                spec,
+                &format!("{f}.allowed_methods"),
+                "[]",
+                "at least one method",
+            ));
+        }
+        if let Some(m) = r
+            .allowed_methods
+            .iter()
+            .find(|m| !crate::extras::CORS_METHODS.contains(&m.as_str()))
+        {
+            return Err(fail(
+                spec,
+                &format!("{f}.allowed_methods"),
+                m,
+                format!("one of {:?}", crate::extras::CORS_METHODS),
+            ));
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use skyforge_core::{ApplyOptions, Context, Environment, PlanOptions, ResourceId, Stack, Stage};
 use skyforge_integration_tests::{TestStack, calls_between, changes, inventory, mutating};
-use skyforge_storage::{Bucket, LifecycleRule};
+use skyforge_storage::{AccessLogs, Bucket, CorsRule, LifecycleRule};
 
 fn bucket_stack(env: &Environment) -> Stack {
     let mut stack = Stack::new(env.clone());
@@ -230,6 +230,33 @@ async fn bad_bucket_input_is_refused_before_any_call() {
                 })
                 .build(),
         ),
+        (
+            "cors[0].allowed_methods",
+            "PATCH",
+            b().cors(vec![CorsRule::new(["https://app.example.com"], ["PATCH"])])
+                .build(),
+        ),
+        (
+            "cors[0].allowed_origins",
+            "[]",
+            b().cors(vec![CorsRule::new(Vec::<String>::new(), ["GET"])])
+                .build(),
+        ),
+        (
+            "cors[0].allowed_origins",
+            "https://*.*.example.com",
+            b().cors(vec![CorsRule::new(["https://*.*.example.com"], ["GET"])])
+                .build(),
+        ),
+        (
+            "encryption",
+            "kms",
+            Bucket::builder()
+                .logical_id("access")
+                .encryption(skyforge_storage::Encryption::Kms("k".into()))
+                .purpose(skyforge_storage::Purpose::AccessLogs)
+                .build(),
+        ),
     ];
     let rules = skyforge_integration_tests::refused_rules(cases);
     assert!(
@@ -369,4 +396,86 @@ async fn the_state_bootstrap_goes_through_the_bucket_resource() {
     let d = stack.plan_destroy(&ctx).await.unwrap();
     stack.apply(&ctx, &d).await.expect("destroy");
     assert!(s3.head_bucket().bucket(&name).send().await.is_err());
+}
+
+/// A bucket with CORS rules and access logs into a log bucket; CORS removed by hand is put back.
+#[tokio::test]
+async fn cors_and_access_logs_are_applied_and_kept() {
+    let t = TestStack::new().await;
+    let make = |cors: bool| {
+        let mut stack = Stack::new(t.env.clone());
+        let logs = stack.add(Bucket::for_access_logs("access-logs", 90).unwrap());
+        let mut b = Bucket::builder()
+            .logical_id("uploads")
+            .build()
+            .unwrap()
+            .spec()
+            .clone();
+        b.access_logs = Some(AccessLogs::to(&logs, "uploads/"));
+        if cors {
+            b.cors = vec![
+                CorsRule::new(["https://app.example.com"], ["GET", "PUT"])
+                    .expose(["ETag"])
+                    .max_age(600),
+            ];
+        }
+        let b: skyforge_core::Result<Bucket> = b.into();
+        stack.add(b.unwrap());
+        stack
+    };
+    let stack = make(true);
+    stack
+        .apply(&t.ctx, &stack.plan(&t.ctx).await.unwrap())
+        .await
+        .expect("apply");
+    let name = name_of(&stack, &t.ctx).await;
+    let s3 = t.s3();
+    let logging = s3.get_bucket_logging().bucket(&name).send().await.unwrap();
+    let target = logging.logging_enabled().expect("logging on");
+    assert!(target.target_bucket().contains("access-logs"), "{target:?}");
+    assert_eq!(target.target_prefix(), "uploads/");
+    let cors = s3.get_bucket_cors().bucket(&name).send().await.unwrap();
+    assert_eq!(cors.cors_rules()[0].allowed_methods(), ["GET", "PUT"]);
+    let logs_policy = s3
+        .get_bucket_policy()
+        .bucket(target.target_bucket())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        logs_policy
+            .policy()
+            .unwrap()
+            .contains("logging.s3.amazonaws.com")
+    );
+    assert!(changes(&stack.plan(&t.ctx).await.unwrap()).is_empty());
+
+    s3.delete_bucket_cors().bucket(&name).send().await.unwrap();
+    let drift = stack.plan(&t.ctx).await.unwrap();
+    assert_eq!(changes(&drift), ["~ s3_bucket.uploads"], "{drift}");
+    stack.apply(&t.ctx, &drift).await.expect("repair");
+    assert_eq!(
+        s3.get_bucket_cors()
+            .bucket(&name)
+            .send()
+            .await
+            .unwrap()
+            .cors_rules()
+            .len(),
+        1
+    );
+
+    let without = make(false);
+    let plan = without.plan(&t.ctx).await.unwrap();
+    assert_eq!(changes(&plan), ["~ s3_bucket.uploads"], "{plan}");
+    without.apply(&t.ctx, &plan).await.expect("CORS removed");
+    assert!(
+        s3.get_bucket_cors().bucket(&name).send().await.is_err(),
+        "no CORS rules left"
+    );
+    assert!(changes(&without.plan(&t.ctx).await.unwrap()).is_empty());
+
+    let d = without.plan_destroy(&t.ctx).await.unwrap();
+    without.apply(&t.ctx, &d).await.expect("destroy");
+    assert_eq!(inventory(&t).await, Vec::<String>::new());
 }
