@@ -118,6 +118,14 @@ impl TestStack {
         control::post(&endpoint(), "/_localstack/skyforge/ecs-task-faults", &body).await;
     }
 
+    /// A scripted task fault with any of the harness's fields (`kind`: `service` or
+    /// `run-task`, `logs`: the lines the task writes, `seconds`, `count`); this stack's only.
+    pub async fn fail_tasks_with(&self, mut fault: serde_json::Value) {
+        fault["app"] = serde_json::Value::String(self.app.clone());
+        let body = serde_json::json!({"faults": [fault]});
+        control::post(&endpoint(), "/_localstack/skyforge/ecs-task-faults", &body).await;
+    }
+
     /// API calls this stack made so far, by (service, operation). Emulator control API.
     pub async fn calls(&self) -> BTreeMap<(String, String), u64> {
         control::calls(&endpoint(), &self.app).await

@@ -8,6 +8,7 @@ use skyforge_logs::LogGroup;
 use skyforge_network::{GroupHandle, Rule, SecurityGroup};
 
 use crate::discovery::SdServiceNode;
+use crate::migration::{Migration, MigrationAction};
 use crate::owned::{KIND_LOG_GROUP, log_prefix};
 use crate::scaling::ScalingNode;
 use crate::service::ServiceNode;
@@ -80,6 +81,60 @@ fn own_group(stack: &mut Stack, s: &FargateServiceSpec) -> GroupHandle {
     )
 }
 
+/// The migration's task definition (the container's image and secrets, the migration's
+/// command and size, its own log stream prefix) and the action running it.
+fn add_migration(
+    stack: &mut Stack,
+    s: &FargateServiceSpec,
+    m: &Migration,
+    roles: (Ref<String>, Ref<String>),
+    logs: (Ref<String>, String),
+    security_group: Ref<String>,
+) -> NodeId {
+    let name = m
+        .container
+        .clone()
+        .unwrap_or_else(|| s.containers[0].name.clone());
+    let mut c = s
+        .containers
+        .iter()
+        .find(|c| c.name == name)
+        .cloned()
+        .expect("a validated migration names a container of the task");
+    c.ports.clear();
+    c.health = None;
+    c.depends_on.clear();
+    c.essential = true;
+    c.command = m.command.clone();
+    let mut spec = s.clone();
+    spec.logical_id = format!("{}-migrate", s.logical_id);
+    spec.containers = vec![c];
+    spec.size = m.size;
+    let family =
+        naming::physical_name(stack.env(), NameKind::Ecs, &spec.logical_id).unwrap_or_default();
+    let td = stack.add_resource(TaskDefNode {
+        spec: spec.clone(),
+        family: family.clone(),
+        log_group: logs.0,
+        log_group_name: logs.1.clone(),
+        execution_role: roles.0,
+        task_role: roles.1,
+    });
+    stack.add_action(MigrationAction {
+        logical: s.logical_id.clone(),
+        container: name,
+        family,
+        task_definition: Ref::new(td, "arn"),
+        images: Ref::new(td, "images"),
+        cluster: s.cluster.name(),
+        subnets: s.subnets.subnets.iter().map(|h| h.id).collect(),
+        security_group,
+        public_ip: s.subnets.assign_public_ip,
+        log_group: logs.1,
+        stream_prefix: spec.logical_id,
+    })
+}
+
 impl Component for FargateService {
     type Handle = ServiceHandle;
     fn add_to(self, stack: &mut Stack) -> ServiceHandle {
@@ -136,21 +191,23 @@ impl Component for FargateService {
             spec: s.clone(),
             family,
             log_group: log_arn,
-            log_group_name: log_name,
+            log_group_name: log_name.clone(),
             execution_role: exec.arn(),
             task_role: task.arn(),
         });
+        let roles = (exec.arn(), task.arn());
+        let migration = s.migration.as_ref().map(|m| {
+            let logs = (log_arn, log_name.clone());
+            add_migration(stack, &s, m, roles, logs, sg.id())
+        });
+        let after = s.load_balancer.iter().map(|a| a.target.attached_by);
         let service = stack.add_resource(ServiceNode {
             spec: s.clone(),
             cluster: s.cluster.name(),
             task_definition: Ref::new(td, "arn"),
             security_group: sg.id(),
             registry,
-            after: s
-                .load_balancer
-                .iter()
-                .map(|a| a.target.attached_by)
-                .collect(),
+            after: after.chain(migration).collect(),
         });
         if let Some(a) = &s.autoscaling {
             stack.add_resource(ScalingNode {

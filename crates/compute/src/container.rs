@@ -36,9 +36,12 @@ impl Image {
     pub fn external(reference: impl Into<String>) -> Image {
         Image::External(reference.into())
     }
-    pub(crate) fn reference(&self, inputs: &Inputs) -> Option<String> {
+    /// The image reference; a stack repository's image with `release` instead of its tag when
+    /// a deploy gives one.
+    pub(crate) fn reference(&self, inputs: &Inputs, release: Option<&str>) -> Option<String> {
         match self {
             Image::Registry { uri, tag, .. } => {
+                let tag = release.unwrap_or(tag);
                 inputs.get(uri).map(|u: String| format!("{u}:{tag}"))
             }
             Image::External(r) => Some(r.clone()),

@@ -64,8 +64,10 @@ mod component;
 mod container;
 mod definition;
 mod discovery;
+mod migration;
 mod owned;
 pub mod roles;
+mod rollback;
 mod scaling;
 mod service;
 mod service_update;
@@ -79,7 +81,9 @@ pub use cluster::{Cluster, ClusterHandle, ClusterSpec, ClusterSpecBuilder, KIND_
 pub use component::ServiceHandle;
 pub use container::{Container, ContainerHealth, Image, StartAfter};
 pub use discovery::{KIND_NAMESPACE, KIND_SD_SERVICE, Namespace, NamespaceHandle};
+pub use migration::{KIND_MIGRATION, LOG_LINES, MIGRATED_TAG, Migration};
 pub use owned::{KIND_LOG_GROUP, register_kinds};
+pub use rollback::{KIND_ROLLBACK, Rollback};
 pub use scaling::{KIND_SCALING, resource_label};
 pub use service::KIND_SERVICE;
 pub use spec::{

@@ -193,7 +193,13 @@ impl Resource for ServiceNode {
     }
     async fn wait_ready(&self, ctx: &Context, observed: Observed) -> Result<Observed> {
         let (cluster, name) = located(&observed);
-        crate::steady::wait(ctx, &self.id(), &cluster, &name).await?;
+        let expected = observed
+            .fields
+            .get("task_definition")
+            .and_then(|v| v.known())
+            .and_then(|v| v.as_str())
+            .map(String::from);
+        crate::steady::wait(ctx, &self.id(), &cluster, &name, expected.as_deref()).await?;
         Ok(observed)
     }
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {

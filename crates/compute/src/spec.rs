@@ -291,6 +291,15 @@ pub struct FargateServiceSpec {
     /// Capacity providers; default the cluster's strategy (on-demand Fargate).
     #[builder(default)]
     pub capacity: Vec<CapacityShare>,
+    /// Deploy this tag: the containers' stack-repository images use it instead of their tag,
+    /// and replace what is deployed (a new revision, the migration first, then the rollout).
+    /// Without it, the images deployed (by CI or an earlier deploy) are kept.
+    #[builder(default, setter(strip_option, into))]
+    pub deploy_tag: Option<String>,
+    /// A one-off task run before the service changes whenever its image changes (database
+    /// migrations); the deploy stops if it fails.
+    #[builder(default, setter(strip_option))]
+    pub migration: Option<crate::migration::Migration>,
     /// Task definition revisions kept active for rollbacks; older ones are deregistered.
     #[builder(default = 10)]
     pub keep_revisions: u32,

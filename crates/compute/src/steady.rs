@@ -41,18 +41,32 @@ pub(crate) fn readiness(s: &Service) -> skyforge_core::Readiness {
 }
 
 /// Wait until `name` runs its desired count on one completed deployment.
-pub(crate) async fn wait(ctx: &Context, rid: &ResourceId, cluster: &str, name: &str) -> Result<()> {
+/// With `expected`, the service must end on that task definition: a deployment the circuit
+/// breaker rolled back is a failure even when the rollback itself completed between two polls.
+pub(crate) async fn wait(
+    ctx: &Context,
+    rid: &ResourceId,
+    cluster: &str,
+    name: &str,
+    expected: Option<&str>,
+) -> Result<()> {
     ctx.poller_for(rid)
         .wait(&rid.to_string(), "steady state", || async {
             let Some(s) = crate::service::describe(ctx, rid, cluster, name).await? else {
                 return Ok(Poll::Pending("not visible yet".into()));
             };
-            check(ctx, rid, cluster, &s).await
+            check(ctx, rid, cluster, &s, expected).await
         })
         .await
 }
 
-async fn check(ctx: &Context, rid: &ResourceId, cluster: &str, s: &Service) -> Result<Poll<()>> {
+async fn check(
+    ctx: &Context,
+    rid: &ResourceId,
+    cluster: &str,
+    s: &Service,
+    expected: Option<&str>,
+) -> Result<Poll<()>> {
     let primary = s
         .deployments()
         .iter()
@@ -66,13 +80,24 @@ async fn check(ctx: &Context, rid: &ResourceId, cluster: &str, s: &Service) -> R
             .unwrap_or("circuit breaker");
         return Ok(failed("FAILED", format!("the deployment failed: {why}")));
     }
+    let serving = primary.and_then(|d| d.task_definition()).unwrap_or("-");
+    if let Some(want) = expected
+        && serving != want
+    {
+        return Ok(failed(
+            "ROLLED_BACK",
+            format!("the deployment of {want} was rolled back; now serving {serving}"),
+        ));
+    }
     let (running, desired) = (s.running_count(), s.desired_count());
     let settled = s.deployments().len() == 1 && running == desired;
+    // The new deployment's own tasks: the old one's keep `running` up during a rollout.
+    let primary_running = primary.map_or(0, |d| d.running_count());
     if settled && rollout != "IN_PROGRESS" {
         return Ok(Poll::Ready(()));
     }
     if let Some(d) = primary.and_then(|d| d.id())
-        && running < desired
+        && primary_running < desired
         && let Some(reason) = stopped_reason(ctx, rid, cluster, s, d).await?
     {
         return Ok(failed("tasks stopping", reason));

@@ -55,7 +55,10 @@ impl TaskDefNode {
         self.spec
             .containers
             .iter()
-            .map(|c| Some((c.name.clone(), c.image.reference(inputs)?)))
+            .map(|c| {
+                let release = self.spec.deploy_tag.as_deref();
+                Some((c.name.clone(), c.image.reference(inputs, release)?))
+            })
             .collect()
     }
     fn unknown(&self, what: &str) -> Error {
@@ -75,8 +78,12 @@ impl Resource for TaskDefNode {
         "ecs"
     }
     fn outputs_changed_by_update(&self) -> &'static [&'static str] {
-        // An update registers a new revision.
-        &["arn", "revision"]
+        // An update registers a new revision; a deploy's also has new images.
+        if self.spec.deploy_tag.is_some() {
+            &["arn", "revision", "images"]
+        } else {
+            &["arn", "revision"]
+        }
     }
     fn dependencies(&self) -> Vec<NodeId> {
         let mut d: Vec<NodeId> = self
@@ -113,9 +120,15 @@ impl Resource for TaskDefNode {
             .containers(env, inputs)
             .map_or(Value::Unknown, Value::of);
         f.insert("containers".into(), Field::new(containers));
-        // CI deploys new images; the first deploy's tag is only where it starts.
-        let images = self.images(inputs).map_or(Value::Unknown, Value::of);
-        f.insert("images".into(), Field::new(images).ignore_drift());
+        // CI deploys new images; the first deploy's tag is only where it starts. A deploy
+        // through skyforge (`deploy_tag`) makes the images part of the definition.
+        let images = Field::new(self.images(inputs).map_or(Value::Unknown, Value::of));
+        let images = if self.spec.deploy_tag.is_some() {
+            images
+        } else {
+            images.ignore_drift()
+        };
+        f.insert("images".into(), images);
         for (k, r) in [
             ("execution_role", &self.execution_role),
             ("task_role", &self.task_role),
@@ -141,6 +154,9 @@ impl Resource for TaskDefNode {
             found
         };
         tags::ensure_owned(&found, ctx.env(), &rid, &self.family)?;
+        // The migration's record is the migration action's, not a tag to manage here.
+        let mut found = found;
+        found.remove(crate::migration::MIGRATED_TAG);
         let mut o = Observed {
             physical_id: self.family.clone(),
             ..Observed::default()
@@ -203,10 +219,13 @@ impl Resource for TaskDefNode {
         let declared = self
             .images(inputs)
             .ok_or_else(|| self.unknown("an image repository"))?;
-        let images = declared
-            .into_iter()
-            .map(|(n, i)| (n.clone(), deployed.get(&n).cloned().unwrap_or(i)))
-            .collect();
+        let images = match self.spec.deploy_tag {
+            Some(_) => declared,
+            None => declared
+                .into_iter()
+                .map(|(n, i)| (n.clone(), deployed.get(&n).cloned().unwrap_or(i)))
+                .collect(),
+        };
         let o = self.register(ctx, inputs, &images, guard).await?;
         self.prune(ctx, guard).await?;
         Ok(o)
@@ -325,7 +344,11 @@ async fn tagged_revision(ctx: &Context, rid: &ResourceId, family: &str) -> Resul
 }
 
 /// The ACTIVE revisions of exactly `family`, newest first.
-async fn revisions(ctx: &Context, rid: &ResourceId, family: &str) -> Result<Vec<(u64, String)>> {
+pub(crate) async fn revisions(
+    ctx: &Context,
+    rid: &ResourceId,
+    family: &str,
+) -> Result<Vec<(u64, String)>> {
     let pages: Vec<_> = client(ctx)
         .list_task_definitions()
         .family_prefix(family)

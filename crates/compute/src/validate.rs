@@ -96,6 +96,9 @@ pub(crate) fn service(s: &FargateServiceSpec) -> Result<()> {
             ));
         }
     }
+    if let Some(m) = &s.migration {
+        migration(s, m)?;
+    }
     if !skyforge_logs::RETENTION_DAYS.contains(&s.log_retention_days) {
         return Err(err(
             "service.log_retention_days",
@@ -127,6 +130,37 @@ pub(crate) fn service(s: &FargateServiceSpec) -> Result<()> {
         ));
     }
     capacity("service.capacity", &s.capacity)
+}
+
+fn migration(s: &FargateServiceSpec, m: &crate::migration::Migration) -> Result<()> {
+    if m.command.is_empty()
+        || m.command
+            .iter()
+            .any(|a| a.trim().is_empty() && m.command.len() == 1)
+    {
+        return Err(err(
+            "service.migration.command",
+            "[]",
+            "the migration's command (`pnpm db:migrate`)",
+        ));
+    }
+    if !fargate_size_ok(m.size.cpu, m.size.memory) {
+        return Err(err(
+            "service.migration.size",
+            format!("{}/{}", m.size.cpu, m.size.memory),
+            "a Fargate CPU/memory pair",
+        ));
+    }
+    if let Some(c) = &m.container
+        && !s.containers.iter().any(|x| &x.name == c)
+    {
+        return Err(err(
+            "service.migration.container",
+            c,
+            "one of the task's containers",
+        ));
+    }
+    Ok(())
 }
 
 fn is_dns_label(n: &str) -> bool {

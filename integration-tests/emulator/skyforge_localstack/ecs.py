@@ -59,24 +59,30 @@ def add_faults(spec: dict) -> None:
                     "exitCode": f.get("exitCode"),
                     "seconds": float(f.get("seconds", 5)),
                     "remaining": int(f.get("count", 1_000_000)),
+                    # "service" or "run-task" tasks only; both when absent.
+                    "kind": f.get("kind"),
+                    "logs": list(f.get("logs") or []),
                 }
             )
 
 
-def _fault_for(app, images):
+def _fault_for(app, images, kind="service"):
     for f in FAULTS:
-        if f["remaining"] > 0 and f["app"] in (None, app) and any(f["image"] in i for i in images):
+        if f["kind"] not in (None, kind):
+            continue
+        if f["remaining"] > 0 and f["app"] in (None, app) and any(f["image"] in i for _, i in images):
             f["remaining"] -= 1
             return dict(f)
     return None
 
 
 def _images(context, task_definition):
+    """(container name, image) of each container of the task definition."""
     try:
         td = _backend(context).describe_task_definition(task_definition)
     except Exception:
         return []
-    return [c.get("image", "") for c in td.container_definitions]
+    return [(c.get("name", ""), c.get("image", "")) for c in td.container_definitions]
 
 
 # ---------------------------------------------------------------- tasks
@@ -118,7 +124,8 @@ def _launch(context, svc, dep, now):
         "exitCode": None,
         "eni": None,
         "subnet": subnet_id,
-        "containers": [c for c in images],
+        "containers": list(images),
+        "startedBy": None,
         "counted": False,
     }
     if fault:
@@ -471,21 +478,22 @@ def delete_cluster(context, request):
     return call_moto(context)
 
 
-def _task_view(context, svc, t, now):
+def task_view(context, owner, t, now):
+    """A task as DescribeTasks shows it; `owner` is its service (or a one-off task's record)."""
     status = _task_status(t, now)
     out = {
         "taskArn": t["arn"],
-        "clusterArn": f"arn:aws:ecs:{context.region}:{svc['account']}:cluster/{svc['cluster']}",
+        "clusterArn": f"arn:aws:ecs:{context.region}:{owner['account']}:cluster/{owner['cluster']}",
         "taskDefinitionArn": t["taskDefinition"],
-        "group": f"service:{svc['name']}",
-        "startedBy": t["deployment"],
+        "group": owner.get("group") or f"service:{owner['name']}",
+        "startedBy": t.get("startedBy") or t["deployment"],
         "lastStatus": status,
         "desiredStatus": "STOPPED" if t["stop_at"] is not None else "RUNNING",
         "launchType": "FARGATE",
         "containers": [
-            {"name": f"c{i}", "image": img, "lastStatus": status if status in ("RUNNING", "STOPPED") else "PENDING",
+            {"name": name, "image": img, "lastStatus": status if status in ("RUNNING", "STOPPED") else "PENDING",
              **({"exitCode": t["exitCode"]} if status == "STOPPED" and t["exitCode"] is not None else {})}
-            for i, img in enumerate(t["containers"])
+            for name, img in t["containers"]
         ],
         "attachments": [{"type": "ElasticNetworkInterface", "status": "ATTACHED" if t["eni"] else "DELETED",
                          "details": [{"name": "subnetId", "value": t["subnet"]}, {"name": "networkInterfaceId", "value": t["eni"] or ""}]}],
@@ -499,27 +507,36 @@ def _task_view(context, svc, t, now):
 
 
 def _service_tasks(context, cluster):
+    """(owner, task) of the cluster's service tasks and one-off tasks."""
+    from . import ecs_runtask
+
     cluster = (cluster or "default").split("/")[-1]
-    return [(s, t) for s in _SVC.values() if s["cluster"] == cluster and s["account"] == context.account_id for t in s["tasks"]]
+    mine = [(s, t) for s in _SVC.values() if s["cluster"] == cluster and s["account"] == context.account_id for t in s["tasks"]]
+    return mine + ecs_runtask.tasks_of(context, cluster)
 
 
 def list_tasks(context, request):
     now = state.now()
     want = request.get("desiredStatus") or "RUNNING"
     name = request.get("serviceName")
+    from . import ecs_runtask
+
     with state.LOCK:
         for s in _SVC.values():
             _reconcile(context, s, now)
+        ecs_runtask.release_enis(context, now)
         arns = []
         for s, t in _service_tasks(context, request.get("cluster")):
-            if name and s["name"] != name.split("/")[-1]:
+            if name and s.get("name") != name.split("/")[-1]:
                 continue
-            if request.get("startedBy") and t["deployment"] != request["startedBy"]:
+            if request.get("startedBy") and (t.get("startedBy") or t["deployment"]) != request["startedBy"]:
+                continue
+            if request.get("family") and s.get("family") != request["family"]:
                 continue
             desired = "STOPPED" if t["stop_at"] is not None else "RUNNING"
             if desired == want:
                 arns.append(t["arn"])
-    if name or request.get("startedBy"):
+    if name or request.get("startedBy") or request.get("family"):
         return {"taskArns": arns}
     other = call_moto(context).get("taskArns", [])
     return {"taskArns": arns + other}
@@ -529,13 +546,16 @@ def describe_tasks(context, request):
     now = state.now()
     wanted = request.get("tasks") or []
     found = []
+    from . import ecs_runtask
+
     with state.LOCK:
+        ecs_runtask.release_enis(context, now)
         index = {t["arn"]: (s, t) for s, t in _service_tasks(context, request.get("cluster"))}
         rest = []
         for arn in wanted:
             if arn in index:
                 s, t = index[arn]
-                found.append(_task_view(context, s, t, now))
+                found.append(task_view(context, s, t, now))
             else:
                 rest.append(arn)
     if not rest:
@@ -557,3 +577,50 @@ WRAPPERS = {
     "ListTasks": list_tasks,
     "DescribeTasks": describe_tasks,
 }
+
+
+def sweep(context):
+    """Advance every service and one-off task of the account (their stopped tasks' network
+    interfaces go): called before EC2 looks at interfaces, so a subnet or group waits for the
+    tasks and no longer than them."""
+    from . import ecs_runtask
+
+    now = state.now()
+    with state.LOCK:
+        for svc in _SVC.values():
+            if svc["account"] == context.account_id:
+                _reconcile(context, svc, now)
+        ecs_runtask.release_enis(context, now)
+
+
+def _patch_family_lookup():
+    """A family without a revision names its newest ACTIVE revision (AWS); moto took the newest
+    of all, deregistered or not."""
+    from moto.ecs.exceptions import TaskDefinitionNotFoundException
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    inner = EC2ContainerServiceBackend.describe_task_definition
+
+    def describe_task_definition(self, task_definition_str):
+        name = task_definition_str.split("/")[-1]
+        if ":" in name:
+            return inner(self, task_definition_str)
+        revisions = self.task_definitions.get(name) or {}
+        active = [r for r, td in revisions.items() if getattr(td, "status", "ACTIVE") == "ACTIVE"]
+        if not active:
+            raise TaskDefinitionNotFoundException()
+        return revisions[max(active)]
+
+    EC2ContainerServiceBackend.describe_task_definition = describe_task_definition
+
+
+_patch_family_lookup()
+
+
+def _late_wrappers():
+    from . import ecs_runtask
+
+    WRAPPERS.update({"RunTask": ecs_runtask.run_task, "StopTask": ecs_runtask.stop_task})
+
+
+_late_wrappers()

@@ -486,6 +486,7 @@ def ec2():
 
     def delete_subnet(context, request):
         # AWS refuses while network interfaces live in the subnet; moto deletes anyway.
+        ecs_model.sweep(context)
         sid = request.get("SubnetId")
         if any(getattr(e.subnet, "id", None) == sid for e in _ec2_backend(context).enis.values()):
             raise CommonServiceException(
@@ -496,6 +497,7 @@ def ec2():
         return inner_delete_subnet(context, request)
 
     def delete_group(context, request):
+        ecs_model.sweep(context)
         gid = request.get("GroupId")
         backend = _ec2_backend(context)
         for e in backend.enis.values():
@@ -515,6 +517,13 @@ def ec2():
             )
         return inner_delete_group(context, request)
 
+    inner_describe_enis = table["DescribeNetworkInterfaces"]
+
+    def describe_enis(context, request):
+        ecs_model.sweep(context)
+        return inner_describe_enis(context, request)
+
+    table["DescribeNetworkInterfaces"] = describe_enis
     table["DeleteSubnet"] = delete_subnet
     table["DeleteSecurityGroup"] = delete_group
     table["DescribeNatGateways"] = describe_nat

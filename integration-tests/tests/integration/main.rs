@@ -6,6 +6,7 @@ mod cache_checks;
 mod compute;
 mod database;
 mod database_checks;
+mod deploys;
 mod emulator;
 mod emulator_cache;
 mod iam;
