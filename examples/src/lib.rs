@@ -5,7 +5,10 @@
 //! example binary as the starting point of your own deploy tool.
 #![warn(missing_docs)]
 
+mod deploy;
 mod progress;
+
+pub use deploy::Release;
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -49,6 +52,12 @@ pub struct Options {
     pub unlock_id: Option<String>,
     /// Protected resources (`KIND.ID`) this run may delete or replace (`--allow-destroy`).
     pub allow_destroy: BTreeSet<String>,
+    /// What `deploy` ships (`--image TAG`, `--service NAME`).
+    pub release: Release,
+    /// The service `rollback` rolls back (`--service NAME`).
+    pub rollback: Option<String>,
+    /// The cluster's logical id for `rollback` (`--cluster`, default `main`).
+    pub cluster: String,
 }
 
 /// The subcommand.
@@ -64,9 +73,13 @@ pub enum Command {
     Demo,
     /// Remove a stale lock, given its exact id.
     ForceUnlock,
+    /// Apply with a release: new revisions, migrations, rollouts watched to the end.
+    Deploy,
+    /// Put a service back on its previous revision.
+    Rollback,
 }
 
-const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo|force-unlock LOCK_ID] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json] [--allow-destroy KIND.ID]... [--state-dir DIR | --state-bucket BUCKET [--lock-table TABLE] [--bootstrap]]";
+const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo|deploy --image TAG [--service NAME]...|rollback --service NAME [--cluster ID]|force-unlock LOCK_ID] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json] [--allow-destroy KIND.ID]... [--state-dir DIR | --state-bucket BUCKET [--lock-table TABLE] [--bootstrap]]";
 
 /// Parse `std::env::args()`; `project` and `stage` are the binary's defaults.
 pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options, String> {
@@ -78,6 +91,9 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
     let (mut project, mut stage) = (default_project.to_string(), default_stage);
     let (mut owner, mut region, mut outputs, mut json) = (None, None, None, false);
     let mut allow_destroy = BTreeSet::new();
+    let mut release = Release::default();
+    let mut services = Vec::new();
+    let mut cluster = "main".to_string();
     while let Some(a) = args.next() {
         let mut value = |name: &str| {
             args.next()
@@ -88,6 +104,11 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
             "apply" => command = Command::Apply,
             "destroy" => command = Command::Destroy,
             "demo" => command = Command::Demo,
+            "deploy" => command = Command::Deploy,
+            "rollback" => command = Command::Rollback,
+            "--image" => release.image = Some(value("--image")?),
+            "--service" => services.push(value("--service")?),
+            "--cluster" => cluster = value("--cluster")?,
             "force-unlock" => {
                 command = Command::ForceUnlock;
                 unlock_id = Some(value("force-unlock")?);
@@ -120,6 +141,19 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
     if lock_table.is_some() && state_bucket.is_none() {
         return Err(format!("--lock-table needs --state-bucket\n{USAGE}"));
     }
+    if command == Command::Deploy && release.image.is_none() {
+        return Err(format!("deploy needs --image TAG\n{USAGE}"));
+    }
+    let rollback = match (command, services.as_slice()) {
+        (Command::Rollback, [one]) => Some(one.clone()),
+        (Command::Rollback, _) => {
+            return Err(format!("rollback needs one --service NAME\n{USAGE}"));
+        }
+        _ => None,
+    };
+    if command == Command::Deploy {
+        release.services = services.into_iter().collect();
+    }
     Ok(Options {
         command,
         env,
@@ -131,6 +165,9 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
         bootstrap,
         unlock_id,
         allow_destroy,
+        release,
+        rollback,
+        cluster,
     })
 }
 
@@ -207,7 +244,7 @@ fn refusal_error(refusals: &[skyforge::core::Refusal]) -> Error {
 
 /// Plan and apply (or destroy) under one lock: the plan shown is the plan applied, and a second
 /// operator is refused before planning.
-async fn locked_run(
+pub(crate) async fn locked_run(
     stack: &Stack,
     ctx: &Context,
     opts: &Options,
@@ -265,9 +302,18 @@ async fn destroy(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> R
 }
 
 /// Run the command for `stack`.
-pub async fn run(stack: &Stack, opts: &Options) -> Result<(), Error> {
+pub async fn run(stack: Stack, opts: &Options) -> Result<(), Error> {
     let ctx = Context::load(opts.env.clone()).await?;
-    let b = backend(opts, &ctx, stack).await?;
+    let b = backend(opts, &ctx, &stack).await?;
+    match opts.command {
+        Command::Deploy => deploy::deploy(&stack, &ctx, opts, &b).await,
+        Command::Rollback => deploy::rollback(stack, &ctx, opts, &b).await,
+        _ => run_stack(&stack, opts, &ctx, &b).await,
+    }
+}
+
+async fn run_stack(stack: &Stack, opts: &Options, ctx: &Context, b: &Backend) -> Result<(), Error> {
+    let (ctx, b) = (ctx.clone(), b.clone());
     match opts.command {
         Command::Plan => {
             let options = PlanOptions {
@@ -298,6 +344,9 @@ pub async fn run(stack: &Stack, opts: &Options) -> Result<(), Error> {
             println!("Second plan: no changes. Infrastructure matches the spec.");
             destroy(stack, &ctx, opts, &b).await?;
         }
+        Command::Deploy | Command::Rollback => {
+            return Err("deploy and rollback go through `run`".into());
+        }
     }
     Ok(())
 }
@@ -307,7 +356,7 @@ pub async fn run(stack: &Stack, opts: &Options) -> Result<(), Error> {
 pub async fn main_with(
     default_project: &str,
     default_stage: Stage,
-    build: impl FnOnce(&Environment) -> skyforge::core::Result<Stack>,
+    build: impl FnOnce(&Environment, &Release) -> skyforge::core::Result<Stack>,
 ) -> ExitCode {
     let opts = match parse_args(default_project, default_stage) {
         Ok(o) => o,
@@ -317,8 +366,8 @@ pub async fn main_with(
         }
     };
     init_output(std::io::stderr().is_terminal());
-    let result = match build(&opts.env) {
-        Ok(stack) => run(&stack, &opts).await,
+    let result = match build(&opts.env, &opts.release) {
+        Ok(stack) => run(stack, &opts).await,
         Err(e) => Err(e.into()),
     };
     match result {

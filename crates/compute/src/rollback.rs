@@ -85,8 +85,8 @@ impl ActionNode for Rollback {
         // Back from the newest revision (the last deploy) to the one before it; the circuit
         // breaker may already have put the service there.
         let revisions = crate::taskdef::revisions(ctx, &rid, &family).await?;
-        let (target, newest) = match revisions.as_slice() {
-            [(n, _), (_, t), ..] => (t.clone(), *n),
+        let (target, newest, undone) = match revisions.as_slice() {
+            [(n, u), (_, t), ..] => (t.clone(), *n, u.clone()),
             _ => {
                 return Err(self.fail(
                     ctx.env(),
@@ -116,7 +116,10 @@ impl ActionNode for Rollback {
                 .await?;
         }
         let mut out = Outputs::new();
-        out.insert("from".into(), current.into());
+        // `from`: the revision of the deploy undone (the service may already have been back
+        // on `to`, put there by the circuit breaker: `serving_before` says).
+        out.insert("from".into(), undone.into());
+        out.insert("serving_before".into(), current.into());
         out.insert("to".into(), target.into());
         Ok(out)
     }

@@ -239,6 +239,13 @@ impl Resource for ServiceNode {
         guard: &Guard,
     ) -> Result<Observed> {
         crate::service_update::run(self, ctx, inputs, observed, diffs, guard).await?;
+        if diffs.iter().any(|d| d.field == "task_definition") {
+            // Watch the rollout here: a deployment the circuit breaker rolled back is reported
+            // with its tasks' reason, not as a field that did not converge.
+            let (cluster, name) = located(observed);
+            let want = inputs.require(&self.task_definition, &self.id())?;
+            crate::steady::wait(ctx, &self.id(), &cluster, &name, Some(&want)).await?;
+        }
         self.reobserve(ctx, inputs).await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {

@@ -293,8 +293,9 @@ pub struct FargateServiceSpec {
     pub capacity: Vec<CapacityShare>,
     /// Deploy this tag: the containers' stack-repository images use it instead of their tag,
     /// and replace what is deployed (a new revision, the migration first, then the rollout).
-    /// Without it, the images deployed (by CI or an earlier deploy) are kept.
-    #[builder(default, setter(strip_option, into))]
+    /// Without it, the images deployed (by CI or an earlier deploy) are kept. `deploy_tag_opt`
+    /// takes an `Option` (a release that may not be for this service).
+    #[builder(default, setter(into, strip_option(fallback = deploy_tag_opt)))]
     pub deploy_tag: Option<String>,
     /// A one-off task run before the service changes whenever its image changes (database
     /// migrations); the deploy stops if it fails.

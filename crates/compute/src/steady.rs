@@ -74,19 +74,26 @@ async fn check(
     let rollout = primary
         .and_then(|d| d.rollout_state())
         .map_or("-", |r| r.as_str());
-    if rollout == "FAILED" {
-        let why = primary
-            .and_then(|d| d.rollout_state_reason())
-            .unwrap_or("circuit breaker");
-        return Ok(failed("FAILED", format!("the deployment failed: {why}")));
-    }
     let serving = primary.and_then(|d| d.task_definition()).unwrap_or("-");
-    if let Some(want) = expected
-        && serving != want
-    {
+    // A failed deployment of what this wait is for (a rollback's wait does not fail on the
+    // deployment it is undoing).
+    let failed_one = s.deployments().iter().find(|d| {
+        d.rollout_state().map(|r| r.as_str()) == Some("FAILED")
+            && expected.is_none_or(|want| d.task_definition() == Some(want))
+    });
+    let rolled_back = expected.filter(|want| *want != serving);
+    if failed_one.is_some() || rolled_back.is_some() {
+        let td = rolled_back
+            .or(failed_one.and_then(|d| d.task_definition()))
+            .unwrap_or(serving);
+        let why = failed_one
+            .and_then(|d| d.rollout_state_reason())
+            .unwrap_or("rolled back by the circuit breaker");
+        let tasks = stopped_reason(ctx, rid, cluster, s, Which::TaskDefinition(td)).await?;
+        let tasks = tasks.map(|t| format!("; {t}")).unwrap_or_default();
         return Ok(failed(
-            "ROLLED_BACK",
-            format!("the deployment of {want} was rolled back; now serving {serving}"),
+            "FAILED",
+            format!("the deployment of {td} failed ({why}); now serving {serving}{tasks}"),
         ));
     }
     let (running, desired) = (s.running_count(), s.desired_count());
@@ -98,7 +105,7 @@ async fn check(
     }
     if let Some(d) = primary.and_then(|d| d.id())
         && primary_running < desired
-        && let Some(reason) = stopped_reason(ctx, rid, cluster, s, d).await?
+        && let Some(reason) = stopped_reason(ctx, rid, cluster, s, Which::Deployment(d)).await?
     {
         return Ok(failed("tasks stopping", reason));
     }
@@ -109,6 +116,14 @@ async fn check(
     )))
 }
 
+/// Whose stopped tasks to read.
+enum Which<'a> {
+    /// A deployment's (by `startedBy`): only stops that will not heal count.
+    Deployment(&'a str),
+    /// A task definition's, after its deployment failed: any stop explains it.
+    TaskDefinition(&'a str),
+}
+
 fn failed(state: &str, reason: String) -> Poll<()> {
     Poll::Failed {
         state: state.into(),
@@ -116,13 +131,14 @@ fn failed(state: &str, reason: String) -> Poll<()> {
     }
 }
 
-/// Why tasks of deployment `deployment` stop, when they stop in a way that will not heal.
+/// Why the tasks `which` names stopped (for a deployment: only when they stop in a way that
+/// will not heal).
 async fn stopped_reason(
     ctx: &Context,
     rid: &ResourceId,
     cluster: &str,
     s: &Service,
-    deployment: &str,
+    which: Which<'_>,
 ) -> Result<Option<String>> {
     let ecs = client(ctx);
     let listed = ecs
@@ -143,36 +159,47 @@ async fn stopped_reason(
         .send()
         .await
         .map_err(|e| Error::aws(rid, "DescribeTasks", e))?;
-    let mine: Vec<&Task> = tasks
+    let stopped = tasks
         .tasks()
         .iter()
-        .filter(|t| t.started_by() == Some(deployment) && t.stopped_reason().is_some())
-        .collect();
-    Ok(verdict(&mine))
+        .filter(|t| t.stopped_reason().is_some());
+    Ok(match which {
+        Which::Deployment(d) => verdict(
+            &stopped
+                .filter(|t| t.started_by() == Some(d))
+                .collect::<Vec<_>>(),
+        ),
+        Which::TaskDefinition(td) => stopped
+            .filter(|t| t.task_definition_arn() == Some(td))
+            .map(describe)
+            .next(),
+    })
 }
 
-/// The failure to report, if the stopped tasks show one.
+/// A stopped task, its stop code, reason and exit codes.
+fn describe(t: &Task) -> String {
+    let exit = t
+        .containers()
+        .iter()
+        .filter_map(|c| Some(format!("{} exited {}", c.name()?, c.exit_code()?)))
+        .collect::<Vec<_>>();
+    format!(
+        "task {} stopped ({}): {}{}",
+        t.task_arn()
+            .and_then(|a| a.rsplit('/').next())
+            .unwrap_or("?"),
+        t.stop_code().map_or("-", |c| c.as_str()),
+        t.stopped_reason().unwrap_or_default(),
+        if exit.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", exit.join(", "))
+        }
+    )
+}
+
+/// The failure to report, if a deployment's stopped tasks show one.
 fn verdict(stopped: &[&Task]) -> Option<String> {
-    let describe = |t: &Task| {
-        let exit = t
-            .containers()
-            .iter()
-            .filter_map(|c| Some(format!("{} exited {}", c.name()?, c.exit_code()?)))
-            .collect::<Vec<_>>();
-        format!(
-            "task {} stopped ({}): {}{}",
-            t.task_arn()
-                .and_then(|a| a.rsplit('/').next())
-                .unwrap_or("?"),
-            t.stop_code().map_or("-", |c| c.as_str()),
-            t.stopped_reason().unwrap_or_default(),
-            if exit.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", exit.join(", "))
-            }
-        )
-    };
     if let Some(t) = stopped.iter().find(|t| {
         HOPELESS
             .iter()

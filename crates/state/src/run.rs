@@ -145,7 +145,15 @@ pub async fn plan_with(
         PlanMode::Destroy => stack.plan_destroy_with(ctx, options).await?,
     };
     if let Some(doc) = backend.store.load().await? {
-        annotate(&mut plan, &doc);
+        if stack.only_actions() {
+            // A run of actions alone declares none of the recorded resources: only the
+            // unfinished calls are worth a warning.
+            let mut recorded = doc.clone();
+            recorded.resources.clear();
+            annotate(&mut plan, &recorded);
+        } else {
+            annotate(&mut plan, &doc);
+        }
     }
     Ok(plan)
 }
@@ -244,7 +252,10 @@ pub(crate) async fn apply_holding(
     // The hooks' last reference outside `journal`: the lock is released through `journal`.
     drop(options);
     let mut doc = journal.doc.lock().await.clone();
-    if let Ok(report) = &result {
+    // A run of actions alone (a rollback) keeps the stack's record of its resources.
+    if let Ok(report) = &result
+        && !stack.only_actions()
+    {
         let digests = stack.resource_digests();
         doc.resources.clear();
         if plan.mode == PlanMode::Apply {

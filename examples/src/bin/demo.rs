@@ -76,5 +76,5 @@ fn build(env: &Environment) -> Result<Stack> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    skyforge_examples::main_with("demo", Stage::Staging, build).await
+    skyforge_examples::main_with("demo", Stage::Staging, |env, _| build(env)).await
 }

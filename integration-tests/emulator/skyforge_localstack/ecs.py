@@ -88,6 +88,11 @@ def _images(context, task_definition):
 # ---------------------------------------------------------------- tasks
 
 
+def _scale(svc):
+    """The app's latency scale now (a test may change it between apply and deploy)."""
+    return state.scale_for(svc["app"])
+
+
 def _task_status(t, now):
     if t["stopped_at"] is not None and now >= t["stopped_at"]:
         return "STOPPED"
@@ -104,7 +109,7 @@ def _task_status(t, now):
 
 
 def _launch(context, svc, dep, now):
-    s = svc["scale"]
+    s = _scale(svc)
     images = _images(context, dep["taskDefinition"])
     fault = _fault_for(svc["app"], images)
     subnets = svc["subnets"] or [None]
@@ -227,7 +232,7 @@ def _step(context, svc, now):
     if svc["deleted_at"] is not None:
         for t in svc["tasks"]:
             if t["stop_at"] is None:
-                _stop(t, now, "ServiceSchedulerInitiated", "Service deletion", svc["scale"])
+                _stop(t, now, "ServiceSchedulerInitiated", "Service deletion", _scale(svc))
                 changed = True
         return changed
     primary = svc["deployments"][0]
@@ -238,7 +243,7 @@ def _step(context, svc, now):
         _launch(context, svc, primary, now)
         return True
     for extra in live[svc["desired"]:]:
-        _stop(extra, now, "ServiceSchedulerInitiated", "Scaling activity initiated by deployment", svc["scale"])
+        _stop(extra, now, "ServiceSchedulerInitiated", "Scaling activity initiated by deployment", _scale(svc))
         changed = True
     running = [t for t in live if _task_status(t, now) == "RUNNING"]
     if len(running) >= svc["desired"]:
@@ -258,7 +263,7 @@ def _circuit_breaker(svc, primary, now):
     previous = next((d for d in svc["deployments"][1:]), None)
     if cb.get("rollback") and previous:
         for t in _live(svc, primary, now):
-            _stop(t, now, "ServiceSchedulerInitiated", "Deployment rolled back", svc["scale"])
+            _stop(t, now, "ServiceSchedulerInitiated", "Deployment rolled back", _scale(svc))
         dep = _new_deployment(svc, previous["taskDefinition"], now)
         dep["rolloutStateReason"] = f"ECS deployment circuit breaker: rolling back to deployment {previous['id']}."
     return True
@@ -268,7 +273,7 @@ def _finish_rollout(svc, primary, now):
     changed = False
     for d in svc["deployments"][1:]:
         for t in _live(svc, d, now):
-            _stop(t, now, "ServiceSchedulerInitiated", "Task stopped by deployment", svc["scale"])
+            _stop(t, now, "ServiceSchedulerInitiated", "Task stopped by deployment", _scale(svc))
             changed = True
     gone = [d for d in svc["deployments"][1:] if all(_task_status(t, now) == "STOPPED" for t in svc["tasks"] if t["deployment"] == d["id"])]
     if gone:
@@ -320,7 +325,7 @@ def _status(svc, now):
         return "ACTIVE"
     if not all(_task_status(t, now) == "STOPPED" for t in svc["tasks"]):
         return "DRAINING"
-    svc.setdefault("drained_at", now + DRAIN_SECONDS * svc["scale"])
+    svc.setdefault("drained_at", now + DRAIN_SECONDS * _scale(svc))
     svc["inactive"] = now >= svc["drained_at"]
     return "INACTIVE" if svc["inactive"] else "DRAINING"
 
@@ -362,7 +367,6 @@ def create_service(context, request):
     now = state.now()
     svc = {
         "app": state.app_of(context.request.headers),
-        "scale": state.scale_for(state.app_of(context.request.headers)),
         "account": context.account_id,
         "cluster": cluster,
         "name": name,

@@ -294,6 +294,12 @@ impl Stack {
             .collect()
     }
 
+    /// Whether every node is an action (a rollback run on its own): such a run changes no
+    /// resource the state records.
+    pub fn only_actions(&self) -> bool {
+        !self.nodes.is_empty() && self.nodes.iter().all(|n| n.is_action())
+    }
+
     /// Digest of each resource's spec (desired fields without inputs), by `kind.logical_id`:
     /// what the state records as "the spec last applied".
     pub fn resource_digests(&self) -> BTreeMap<String, String> {
