@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use skyforge::compute::Rollback;
+use skyforge::compute::{Migrate, Rollback};
 use skyforge::core::{Context, PlanMode, Stack};
 use skyforge::state::Backend;
 
@@ -76,19 +76,72 @@ pub(crate) async fn rollback(
         )
         .into());
     }
-    // The rollback alone, under the stack's lock and journal (the state keeps its resources).
-    let mut run = Stack::new(stack.env().clone());
-    run.add_action(Rollback::new(&opts.cluster, &service));
-    let (_, report) = crate::locked_run(&run, ctx, opts, b, PlanMode::Apply).await?;
-    let report = report.unwrap_or_default();
     let key = format!("{}.{service}", skyforge::compute::KIND_ROLLBACK);
-    let r = report.resources.get(&key).cloned().unwrap_or_default();
+    let r = alone(
+        &stack,
+        Rollback::new(&opts.cluster, &service),
+        &key,
+        ctx,
+        opts,
+        b,
+    )
+    .await?;
     let get = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
     println!(
         "Rollback complete: {service} now serves {}; {} deregistered (it served {} before).",
         get("to"),
         get("from"),
         get("serving_before")
+    );
+    Ok(())
+}
+
+/// Run `action` alone, under the stack's lock and journal (the state keeps its resources), and
+/// return its outputs (`key` = `kind.id`).
+async fn alone(
+    stack: &Stack,
+    action: impl skyforge::core::ActionNode + 'static,
+    key: &str,
+    ctx: &Context,
+    opts: &Options,
+    b: &Backend,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let mut run = Stack::new(stack.env().clone());
+    run.add_action(action);
+    let (_, report) = crate::locked_run(&run, ctx, opts, b, PlanMode::Apply).await?;
+    let report = report.unwrap_or_default();
+    Ok(report
+        .resources
+        .get(key)
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
+}
+
+/// Run the service's migration now (the newest migration revision, in the service's network).
+pub(crate) async fn migrate(
+    stack: &Stack,
+    ctx: &Context,
+    opts: &Options,
+    b: &Backend,
+) -> Result<(), Error> {
+    let service = opts
+        .rollback
+        .clone()
+        .ok_or("migrate needs --service NAME")?;
+    let key = format!("{}.{service}", skyforge::compute::KIND_MIGRATE);
+    let r = alone(
+        stack,
+        Migrate::new(&opts.cluster, &service),
+        &key,
+        ctx,
+        opts,
+        b,
+    )
+    .await?;
+    println!(
+        "Migration complete: {service} migrated with {} (task {}).",
+        r.get("image").and_then(|v| v.as_str()).unwrap_or("?"),
+        r.get("task").and_then(|v| v.as_str()).unwrap_or("?")
     );
     Ok(())
 }

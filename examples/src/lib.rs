@@ -54,7 +54,7 @@ pub struct Options {
     pub allow_destroy: BTreeSet<String>,
     /// What `deploy` ships (`--image TAG`, `--service NAME`).
     pub release: Release,
-    /// The service `rollback` rolls back (`--service NAME`).
+    /// The service `rollback` rolls back or `migrate` migrates (`--service NAME`).
     pub rollback: Option<String>,
     /// The cluster's logical id for `rollback` (`--cluster`, default `main`).
     pub cluster: String,
@@ -77,9 +77,11 @@ pub enum Command {
     Deploy,
     /// Put a service back on its previous revision.
     Rollback,
+    /// Run a service's migration now.
+    Migrate,
 }
 
-const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo|deploy --image TAG [--service NAME]...|rollback --service NAME [--cluster ID]|force-unlock LOCK_ID] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json] [--allow-destroy KIND.ID]... [--state-dir DIR | --state-bucket BUCKET [--lock-table TABLE] [--bootstrap]]";
+const USAGE: &str = "usage: <binary> [plan|apply|destroy|demo|deploy --image TAG [--service NAME]...|rollback --service NAME [--cluster ID]|migrate --service NAME [--cluster ID]|force-unlock LOCK_ID] [--project NAME] [--stage staging|prod|NAME] [--owner ID] [--region REGION] [--outputs FILE] [--json] [--allow-destroy KIND.ID]... [--state-dir DIR | --state-bucket BUCKET [--lock-table TABLE] [--bootstrap]]";
 
 /// Parse `std::env::args()`; `project` and `stage` are the binary's defaults.
 pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options, String> {
@@ -106,6 +108,7 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
             "demo" => command = Command::Demo,
             "deploy" => command = Command::Deploy,
             "rollback" => command = Command::Rollback,
+            "migrate" => command = Command::Migrate,
             "--image" => release.image = Some(value("--image")?),
             "--service" => services.push(value("--service")?),
             "--cluster" => cluster = value("--cluster")?,
@@ -145,9 +148,11 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
         return Err(format!("deploy needs --image TAG\n{USAGE}"));
     }
     let rollback = match (command, services.as_slice()) {
-        (Command::Rollback, [one]) => Some(one.clone()),
-        (Command::Rollback, _) => {
-            return Err(format!("rollback needs one --service NAME\n{USAGE}"));
+        (Command::Rollback | Command::Migrate, [one]) => Some(one.clone()),
+        (Command::Rollback | Command::Migrate, _) => {
+            return Err(format!(
+                "rollback and migrate need one --service NAME\n{USAGE}"
+            ));
         }
         _ => None,
     };
@@ -308,6 +313,7 @@ pub async fn run(stack: Stack, opts: &Options) -> Result<(), Error> {
     match opts.command {
         Command::Deploy => deploy::deploy(&stack, &ctx, opts, &b).await,
         Command::Rollback => deploy::rollback(stack, &ctx, opts, &b).await,
+        Command::Migrate => deploy::migrate(&stack, &ctx, opts, &b).await,
         _ => run_stack(&stack, opts, &ctx, &b).await,
     }
 }
@@ -344,8 +350,8 @@ async fn run_stack(stack: &Stack, opts: &Options, ctx: &Context, b: &Backend) ->
             println!("Second plan: no changes. Infrastructure matches the spec.");
             destroy(stack, &ctx, opts, &b).await?;
         }
-        Command::Deploy | Command::Rollback => {
-            return Err("deploy and rollback go through `run`".into());
+        Command::Deploy | Command::Rollback | Command::Migrate => {
+            return Err("deploy, rollback and migrate go through `run`".into());
         }
     }
     Ok(())

@@ -153,6 +153,15 @@ async fn deploy_rollback_failures_and_a_killed_deploy_through_the_driver() {
     );
     t.set_latency(0.0).await;
 
+    // A migration run on request: the newest migration revision, whatever its record says.
+    let before = t.calls().await;
+    let text = ok(&project, &dir, &["migrate", "--service", "api"]);
+    assert!(
+        text.contains("Migration complete: api migrated with") && text.contains(":v5"),
+        "{text}"
+    );
+    assert_eq!(runs(&calls_between(&before, &t.calls().await)), 1);
+
     ok(
         &project,
         &dir,

@@ -68,6 +68,7 @@ mod migration;
 mod owned;
 pub mod roles;
 mod rollback;
+mod runner;
 mod scaling;
 mod service;
 mod service_update;
@@ -81,7 +82,7 @@ pub use cluster::{Cluster, ClusterHandle, ClusterSpec, ClusterSpecBuilder, KIND_
 pub use component::ServiceHandle;
 pub use container::{Container, ContainerHealth, Image, StartAfter};
 pub use discovery::{KIND_NAMESPACE, KIND_SD_SERVICE, Namespace, NamespaceHandle};
-pub use migration::{KIND_MIGRATION, LOG_LINES, MIGRATED_TAG, Migration};
+pub use migration::{KIND_MIGRATE, KIND_MIGRATION, LOG_LINES, MIGRATED_TAG, Migrate, Migration};
 pub use owned::{KIND_LOG_GROUP, register_kinds};
 pub use rollback::{KIND_ROLLBACK, Rollback};
 pub use scaling::{KIND_SCALING, resource_label};

@@ -7,10 +7,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration, Tag, Task,
-    TaskDefinitionField,
+    AssignPublicIp, AwsVpcConfiguration, NetworkConfiguration, TaskDefinitionField,
 };
-use skyforge_core::wait::Poll;
 use skyforge_core::{
     ActionNode, Context, Environment, Error, Guard, Inputs, NodeId, Outputs, Ref, ResourceId,
     Result, Value,
@@ -146,13 +144,15 @@ impl ActionNode for MigrationAction {
         guard: &Guard,
     ) -> Result<Outputs> {
         let rid = self.id();
-        let td = inputs.require(&self.task_definition, &rid)?;
-        let task = self.start(ctx, inputs, &rid, &td, guard).await?;
-        let done = wait_stopped(ctx, &rid, &self.cluster_name(inputs, &rid)?, &task).await?;
-        self.verdict(ctx, &rid, &done).await?;
-        let tag = Tag::builder().key(MIGRATED_TAG).value(trigger).build();
-        let req = client(ctx).tag_resource().resource_arn(&td).tags(tag);
-        guard.send("TagResource", &[], req.send()).await?;
+        let run = crate::runner::OneOff {
+            cluster: inputs.require(&self.cluster, &rid)?,
+            task_definition: inputs.require(&self.task_definition, &rid)?,
+            network: self.network(inputs, &rid)?,
+            container: self.container.clone(),
+            log_group: self.log_group.clone(),
+            stream_prefix: self.stream_prefix.clone(),
+        };
+        let task = run.execute(ctx, &rid, trigger, guard).await?;
         let mut out = Outputs::new();
         out.insert("task".into(), task.into());
         out.insert("image".into(), trigger.into());
@@ -160,130 +160,101 @@ impl ActionNode for MigrationAction {
     }
 }
 
-impl MigrationAction {
-    fn cluster_name(&self, inputs: &Inputs, rid: &ResourceId) -> Result<String> {
-        inputs.require(&self.cluster, rid)
+/// Resource kind `migrate` (an action run on request).
+pub const KIND_MIGRATE: &str = "migrate";
+
+/// Run a service's migration now, whatever its record says (the driver's `migrate`: after
+/// fixing what made it fail): the newest revision of the migration task definition, in the
+/// service's own network configuration. An action: run it in a stack of its own through a
+/// guarded run, and it is locked and journaled like an apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrate {
+    cluster: String,
+    service: String,
+}
+
+impl Migrate {
+    /// The migration of the service with logical id `service` in cluster `cluster`.
+    pub fn new(cluster: impl Into<String>, service: impl Into<String>) -> Migrate {
+        Migrate {
+            cluster: cluster.into(),
+            service: service.into(),
+        }
     }
-    /// Run the task; `failures[]` can be non-empty on success (HTTP 200).
-    async fn start(
+    fn missing(&self, what: String) -> Error {
+        Error::Resource {
+            resource: ResourceId::new(KIND_MIGRATE, &self.service).to_string(),
+            message: what,
+        }
+    }
+    async fn one_off(
         &self,
         ctx: &Context,
-        inputs: &Inputs,
         rid: &ResourceId,
-        td: &str,
-        guard: &Guard,
-    ) -> Result<String> {
-        let req = client(ctx)
-            .run_task()
-            .cluster(self.cluster_name(inputs, rid)?)
-            .task_definition(td)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(self.network(inputs, rid)?)
-            .started_by("skyforge-migration")
-            .count(1);
-        let out = guard
-            .call("RunTask", async {
-                req.send().await.map_err(|e| Error::aws(rid, "RunTask", e))
-            })
-            .await?;
-        if let Some(f) = out.failures().first() {
-            return Err(Error::Resource {
-                resource: rid.to_string(),
-                message: format!(
-                    "the migration task was not started: {} ({})",
-                    f.reason().unwrap_or("?"),
-                    f.detail().or(f.arn()).unwrap_or("-")
-                ),
-            });
-        }
-        out.tasks()
+    ) -> Result<(crate::runner::OneOff, String)> {
+        let name = |l: &str| {
+            skyforge_core::naming::physical_name(ctx.env(), skyforge_core::naming::NameKind::Ecs, l)
+        };
+        let (cluster, service) = (name(&self.cluster)?, name(&self.service)?);
+        let family = name(&format!("{}-migrate", self.service))?;
+        let s = crate::service::describe(ctx, rid, &cluster, &service)
+            .await?
+            .ok_or_else(|| self.missing(format!("service {service} not found in {cluster}")))?;
+        let network = s.network_configuration().cloned().ok_or_else(|| {
+            self.missing(format!("service {service} has no awsvpc configuration"))
+        })?;
+        let td = client(ctx)
+            .describe_task_definition()
+            .task_definition(&family)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "DescribeTaskDefinition", e))?
+            .task_definition
+            .ok_or_else(|| self.missing(format!("{family} has no active revision")))?;
+        let c = td
+            .container_definitions()
             .first()
-            .and_then(|t| t.task_arn().map(String::from))
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "RunTask started no task".into(),
-            })
-    }
-    /// A stopped migration passed when its essential container exited 0.
-    async fn verdict(&self, ctx: &Context, rid: &ResourceId, t: &Task) -> Result<()> {
-        let container = t
-            .containers()
-            .iter()
-            .find(|c| c.name() == Some(self.container.as_str()))
-            .or_else(|| t.containers().first());
-        let exit = container.and_then(|c| c.exit_code());
-        if exit == Some(0) {
-            return Ok(());
-        }
-        let id = t
-            .task_arn()
-            .and_then(|a| a.rsplit('/').next())
-            .unwrap_or("?");
-        let lines = log_tail(
-            ctx,
-            &self.log_group,
-            &format!("{}/{}/{id}", self.stream_prefix, self.container),
-        )
-        .await;
-        Err(Error::Resource {
-            resource: rid.to_string(),
-            message: format!(
-                "the migration failed before any service changed: task {id} stopped ({}): {}; exit code {}\nlast {} log lines of {}:\n{}",
-                t.stop_code().map_or("-", |c| c.as_str()),
-                t.stopped_reason().unwrap_or("-"),
-                exit.map_or("none".to_string(), |e| e.to_string()),
-                LOG_LINES,
-                self.log_group,
-                lines
-            ),
-        })
+            .ok_or_else(|| self.missing(format!("{family} has no container")))?;
+        let opts = c.log_configuration().and_then(|l| l.options());
+        let opt = |k: &str| opts.and_then(|o| o.get(k)).cloned().unwrap_or_default();
+        let run = crate::runner::OneOff {
+            cluster,
+            task_definition: td.task_definition_arn().unwrap_or_default().to_string(),
+            network,
+            container: c.name().unwrap_or_default().to_string(),
+            log_group: opt("awslogs-group"),
+            stream_prefix: opt("awslogs-stream-prefix"),
+        };
+        Ok((run, c.image().unwrap_or_default().to_string()))
     }
 }
 
-/// Poll the task until it is STOPPED, without requiring RUNNING first (a quick migration goes
-/// from PENDING to STOPPED between two polls).
-async fn wait_stopped(ctx: &Context, rid: &ResourceId, cluster: &str, task: &str) -> Result<Task> {
-    ctx.poller_for(rid)
-        .wait(&rid.to_string(), "STOPPED", || async {
-            let out = client(ctx)
-                .describe_tasks()
-                .cluster(cluster)
-                .tasks(task)
-                .send()
-                .await
-                .map_err(|e| Error::aws(rid, "DescribeTasks", e))?;
-            Ok(match out.tasks().first() {
-                Some(t) if t.last_status() == Some("STOPPED") => Poll::Ready(t.clone()),
-                Some(t) => Poll::Pending(t.last_status().unwrap_or("?").to_string()),
-                None => Poll::Pending("not visible yet".into()),
-            })
-        })
-        .await
-}
-
-/// The last lines of a log stream, or why they could not be read.
-async fn log_tail(ctx: &Context, group: &str, stream: &str) -> String {
-    let logs = ctx.client(aws_sdk_cloudwatchlogs::Client::new);
-    let out = logs
-        .get_log_events()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .start_from_head(false)
-        .limit(LOG_LINES)
-        .send()
-        .await;
-    match out {
-        Ok(o) => {
-            let lines: Vec<&str> = o.events().iter().filter_map(|e| e.message()).collect();
-            if lines.is_empty() {
-                format!("(stream {stream} is empty)")
-            } else {
-                lines.join("\n")
-            }
-        }
-        Err(e) => format!(
-            "(stream {stream} could not be read: {})",
-            Error::aws("logs", "GetLogEvents", e)
-        ),
+#[async_trait]
+impl ActionNode for Migrate {
+    fn id(&self) -> ResourceId {
+        ResourceId::new(KIND_MIGRATE, &self.service)
+    }
+    fn service(&self) -> &'static str {
+        "ecs"
+    }
+    fn validate(&self, _: &Environment) -> Result<()> {
+        skyforge_core::naming::validate_logical_id("migrate.service", &self.service)?;
+        skyforge_core::naming::validate_logical_id("migrate.cluster", &self.cluster)
+    }
+    fn trigger(&self, _: &Environment, _: &Inputs) -> Value {
+        Value::str("now")
+    }
+    async fn last_trigger(&self, _: &Context, _: &Inputs) -> Result<Option<String>> {
+        // Asked for each time: it always runs.
+        Ok(None)
+    }
+    async fn run(&self, ctx: &Context, _: &Inputs, _: &str, guard: &Guard) -> Result<Outputs> {
+        let rid = self.id();
+        let (run, image) = self.one_off(ctx, &rid).await?;
+        let task = run.execute(ctx, &rid, &image, guard).await?;
+        let mut out = Outputs::new();
+        out.insert("task".into(), task.into());
+        out.insert("image".into(), image.into());
+        Ok(out)
     }
 }
