@@ -17,6 +17,12 @@ for crate in skyforge-secrets skyforge-registry; do
   fi
 done
 echo "test.sh: skyforge-secrets and skyforge-registry do not depend on aws-sdk-ec2"
+# skyforge-state without its default features (file lock, local store) needs neither SDK.
+if cargo tree -p skyforge-state --no-default-features -e normal --prefix none | grep -q '^aws-sdk-\(s3\|dynamodb\) '; then
+  echo "test.sh: skyforge-state without default features pulls in aws-sdk-s3 or aws-sdk-dynamodb" >&2
+  exit 1
+fi
+echo "test.sh: skyforge-state --no-default-features depends on neither aws-sdk-s3 nor aws-sdk-dynamodb"
 # Build everything before the emulator starts, so it is not kept waiting on the compiler.
 # (This also builds the example binaries: the demo deploy runs as a test, examples/tests/demo.rs.)
 cargo test --workspace --no-run --quiet

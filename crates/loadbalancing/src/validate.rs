@@ -109,15 +109,16 @@ fn listener(spec: &LoadBalancerSpec) -> Result<()> {
         in_range(spec, "access_log_days", d, 1, 3650, "access logs are kept")?;
     }
     for c in &spec.allow_cidrs {
-        let ok = c.split_once('/').is_some_and(|(ip, p)| {
-            ip.parse::<std::net::IpAddr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 128)
-        });
+        // IPv4 prefixes up to 32, IPv6 up to 128, no host bits set.
+        let ok = c
+            .parse::<ipnet::IpNet>()
+            .is_ok_and(|n| n.trunc() == n && c.contains('/'));
         if !ok {
             return Err(fail(
                 spec,
                 "allow_cidrs",
                 c,
-                "a CIDR block (203.0.113.0/24)",
+                "a CIDR block with no host bits set (203.0.113.0/24, 2001:db8::/32)",
             ));
         }
     }

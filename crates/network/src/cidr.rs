@@ -1,15 +1,15 @@
-//! IPv4 CIDR blocks: parsing, containment, overlap and carving.
+//! IPv4 CIDR blocks: parsing (with the block meant when host bits are set), containment,
+//! overlap and carving, on `ipnet`.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-/// An IPv4 CIDR block whose host bits are zero (`10.0.0.0/16`).
+use ipnet::{Ipv4Net, Ipv6Net};
+
+/// An IPv4 CIDR block whose host bits are zero (`10.0.0.0/16`), over [`ipnet::Ipv4Net`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cidr {
-    base: u32,
-    prefix: u8,
-}
+pub struct Cidr(Ipv4Net);
 
 /// Why a string is not a valid CIDR block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,68 +32,56 @@ impl fmt::Display for CidrError {
     }
 }
 
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(prefix))
-    }
-}
-
 impl Cidr {
     /// `0.0.0.0/0`.
-    pub const ANY: Cidr = Cidr { base: 0, prefix: 0 };
+    pub const ANY: Cidr = Cidr(Ipv4Net::new_assert(Ipv4Addr::UNSPECIFIED, 0));
 
     /// A block from its base address and prefix; `None` if host bits are set or the prefix > 32.
     pub fn new(base: Ipv4Addr, prefix: u8) -> Option<Cidr> {
-        let b = u32::from(base);
-        (prefix <= 32 && b & !mask(prefix) == 0).then_some(Cidr { base: b, prefix })
+        let net = Ipv4Net::new(base, prefix).ok()?;
+        (net.network() == base).then_some(Cidr(net))
     }
 
     /// The prefix length.
     pub fn prefix(&self) -> u8 {
-        self.prefix
+        self.0.prefix_len()
     }
 
     /// The first address.
     pub fn base(&self) -> Ipv4Addr {
-        Ipv4Addr::from(self.base)
+        self.0.network()
     }
 
     /// Number of addresses.
     pub fn size(&self) -> u64 {
-        1u64 << (32 - u32::from(self.prefix))
+        1u64 << (32 - u32::from(self.prefix()))
     }
 
-    fn last(&self) -> u32 {
-        self.base | !mask(self.prefix)
+    /// The block as an [`ipnet::Ipv4Net`].
+    pub fn net(&self) -> Ipv4Net {
+        self.0
     }
 
     /// Whether `other` lies entirely inside this block.
     pub fn contains(&self, other: &Cidr) -> bool {
-        other.prefix >= self.prefix && other.base & mask(self.prefix) == self.base
+        self.0.contains(&other.0)
     }
 
     /// Whether the two blocks share any address.
     pub fn overlaps(&self, other: &Cidr) -> bool {
-        self.base <= other.last() && other.base <= self.last()
+        self.0.contains(&other.0) || other.0.contains(&self.0)
     }
 
     /// The next free block of length `prefix` inside `self` at or after `cursor`, aligned on its
     /// size; returns it and the cursor after it. `None` when the space is exhausted.
     pub fn carve(&self, cursor: u64, prefix: u8) -> Option<(Cidr, u64)> {
-        if prefix < self.prefix || prefix > 32 {
-            return None;
-        }
-        let size = 1u64 << (32 - u32::from(prefix));
-        let start = u64::from(self.base).max(cursor);
-        let aligned = start.div_ceil(size) * size;
-        let end = aligned + size;
-        if end > u64::from(self.last()) + 1 {
-            return None;
-        }
-        let base = u32::try_from(aligned).ok()?;
-        Some((Cidr { base, prefix }, end))
+        let first = self
+            .0
+            .subnets(prefix)
+            .ok()?
+            .find(|s| u64::from(u32::from(s.network())) >= cursor)?;
+        let end = u64::from(u32::from(first.broadcast())) + 1;
+        Some((Cidr(first), end))
     }
 }
 
@@ -101,29 +89,28 @@ impl FromStr for Cidr {
     type Err = CidrError;
     fn from_str(s: &str) -> Result<Self, CidrError> {
         let (addr, len) = s.split_once('/').ok_or(CidrError::Malformed)?;
-        let addr: Ipv4Addr = addr.parse().map_err(|_| CidrError::Malformed)?;
         if len.is_empty() || len.len() > 2 || !len.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CidrError::Malformed);
         }
+        let addr: Ipv4Addr = addr.parse().map_err(|_| CidrError::Malformed)?;
         let prefix: u8 = len.parse().map_err(|_| CidrError::Malformed)?;
-        if prefix > 32 {
-            return Err(CidrError::Prefix);
+        let net = Ipv4Net::new(addr, prefix).map_err(|_| CidrError::Prefix)?;
+        if net.network() != addr {
+            return Err(CidrError::HostBits(net.trunc().to_string()));
         }
-        let a = u32::from(addr);
-        if a & !mask(prefix) != 0 {
-            return Err(CidrError::HostBits(format!(
-                "{}/{prefix}",
-                Ipv4Addr::from(a & mask(prefix))
-            )));
-        }
-        Ok(Cidr { base: a, prefix })
+        Ok(Cidr(net))
     }
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", Ipv4Addr::from(self.base), self.prefix)
+        self.0.fmt(f)
     }
+}
+
+/// Whether `s` is an IPv6 CIDR block (`::/0`, `2001:db8::/32`).
+pub fn is_ipv6_block(s: &str) -> bool {
+    s.parse::<Ipv6Net>().is_ok()
 }
 
 #[cfg(test)]
@@ -144,6 +131,12 @@ mod tests {
             "10.0.0.1/16".parse::<Cidr>(),
             Err(CidrError::HostBits("10.0.0.0/16".into()))
         );
+    }
+
+    #[test]
+    fn ipv6_blocks() {
+        assert!(is_ipv6_block("::/0") && is_ipv6_block("2001:db8::/32"));
+        assert!(!is_ipv6_block("2001:db8::/129") && !is_ipv6_block("2001:db8::"));
     }
 
     #[test]

@@ -305,11 +305,7 @@ impl Rule {
         })?;
         match peer {
             Peer::Cidr(c) if c.contains(':') => {
-                let ok = c.split_once('/').is_some_and(|(a, p)| {
-                    a.parse::<std::net::Ipv6Addr>().is_ok()
-                        && p.parse::<u8>().is_ok_and(|p| p <= 128)
-                });
-                if !ok {
+                if !crate::cidr::is_ipv6_block(c) {
                     return Err(Error::validation(
                         format!("{field}.peer"),
                         c,

@@ -7,20 +7,43 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 use skyforge_core::{Context, Error, Input, Inputs, NodeId, ResourceId, Result};
 
+use secrecy::ExposeSecret;
+
 use crate::refs::SecretRef;
 
-/// A secret value in memory.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
+/// A secret value in memory: a [`secrecy::SecretString`] (zeroized on drop, never in `Debug`
+/// output), with equality for specs that compare sources.
+#[derive(Clone)]
+pub struct SecretString(secrecy::SecretString);
 
 impl SecretString {
     /// Wrap a value.
     pub fn new(v: impl Into<String>) -> Self {
-        SecretString(v.into())
+        SecretString(secrecy::SecretString::from(v.into()))
     }
     /// The value, for the one call that sends it to AWS.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
+    }
+}
+
+impl PartialEq for SecretString {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for SecretString {}
+
+impl From<secrecy::SecretString> for SecretString {
+    fn from(s: secrecy::SecretString) -> Self {
+        SecretString(s)
+    }
+}
+
+impl From<SecretString> for secrecy::SecretString {
+    fn from(s: SecretString) -> Self {
+        s.0
     }
 }
 

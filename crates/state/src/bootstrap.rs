@@ -1,25 +1,50 @@
 //! Create the state bucket and the lock table, idempotently.
 
+#[cfg(all(feature = "s3", feature = "dynamodb"))]
 use std::time::Duration;
 
+#[cfg(all(feature = "s3", feature = "dynamodb"))]
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     SseSpecification, TableStatus,
 };
+#[cfg(all(feature = "s3", feature = "dynamodb"))]
 use skyforge_core::wait::Poll;
-use skyforge_core::{Context, Environment, Stack, Stage};
+#[cfg(feature = "s3")]
+use skyforge_core::{Context, Stack};
+use skyforge_core::{Environment, Stage};
 
+#[cfg(all(feature = "s3", feature = "dynamodb"))]
 use crate::backends::LOCK_KEY_ATTRIBUTE;
-use crate::error::{Result, aws};
+#[cfg(feature = "s3")]
+use crate::error::Result;
+#[cfg(all(feature = "s3", feature = "dynamodb"))]
+use crate::error::aws;
 
 /// Make sure `bucket` exists as `skyforge_storage::Bucket::for_state` describes it (versioned,
 /// SSE-S3, public access blocked, TLS only, noncurrent versions kept 90 days; an untagged bucket
 /// of that name is taken over), planned and applied by the engine like any bucket, and (when
 /// given) that the lock `table` exists with a `LockID` key, on-demand billing and encryption.
 /// Safe to run again: settings are put back, nothing is duplicated.
+#[cfg(feature = "s3")]
 pub async fn bootstrap(ctx: &Context, bucket: &str, table: Option<&str>) -> Result<()> {
     state_bucket(ctx, bucket).await?;
-    let Some(table) = table else { return Ok(()) };
+    match table {
+        Some(t) => lock_table(ctx, t).await,
+        None => Ok(()),
+    }
+}
+
+#[cfg(all(feature = "s3", not(feature = "dynamodb")))]
+async fn lock_table(_: &Context, table: &str) -> Result<()> {
+    Err(crate::error::Error::Core(skyforge_core::Error::Config(
+        format!("the lock table {table} needs skyforge-state's `dynamodb` feature"),
+    )))
+}
+
+/// The lock table: a `LockID` key, on-demand billing, encryption; waited for until ACTIVE.
+#[cfg(all(feature = "s3", feature = "dynamodb"))]
+async fn lock_table(ctx: &Context, table: &str) -> Result<()> {
     let ddb = ctx.client(aws_sdk_dynamodb::Client::new);
     let described = ddb.describe_table().table_name(table).send().await;
     if let Err(e) = described {
@@ -89,6 +114,7 @@ pub fn state_environment(env: &Environment, bucket: &str) -> Environment {
     state
 }
 
+#[cfg(feature = "s3")]
 async fn state_bucket(ctx: &Context, bucket: &str) -> Result<()> {
     let env = state_environment(ctx.env(), bucket);
     let state_ctx = Context::from_sdk_config(env.clone(), ctx.sdk_config().clone());
@@ -99,6 +125,7 @@ async fn state_bucket(ctx: &Context, bucket: &str) -> Result<()> {
     Ok(())
 }
 
+#[cfg(all(feature = "s3", feature = "dynamodb"))]
 fn aws_build(what: &str, e: impl std::fmt::Display) -> crate::error::Error {
     crate::error::Error::Core(skyforge_core::Error::Resource {
         resource: what.to_string(),

@@ -107,13 +107,18 @@ pub enum Error {
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
 pub(crate) fn aws<E, R>(
     what: impl std::fmt::Display,
     op: &str,
-    e: aws_sdk_s3::error::SdkError<E, R>,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> Error
 where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     Error::Core(skyforge_core::Error::aws(what, op, e))

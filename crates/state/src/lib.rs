@@ -15,6 +15,8 @@
 //!   outcome after it); an integrity digest checked on every read, naming the previous S3
 //!   version when it fails. Stores: [`LocalStore`] (a file) and [`S3Store`] (versioned,
 //!   encrypted); [`bootstrap`] creates the bucket and the lock table.
+//! - Features `s3` (S3 lock, S3 store, bootstrap) and `dynamodb` (DynamoDB lock), both on by
+//!   default: with `default-features = false` the file lock and the local store need neither SDK.
 //! - [`apply`] runs `Stack::apply` under the lock with the journal as its run hooks; [`plan`]
 //!   adds what an interrupted run left unfinished to the plan's warnings.
 //!
@@ -48,9 +50,17 @@ mod lock;
 mod run;
 mod session;
 mod store;
+#[cfg(feature = "s3")]
+mod store_s3;
 
-pub use backends::{DynamoDbLock, FileLock, LOCK_KEY_ATTRIBUTE, S3Lock, s3_client};
-pub use bootstrap::{bootstrap, state_environment};
+pub use backends::FileLock;
+#[cfg(feature = "dynamodb")]
+pub use backends::{DynamoDbLock, LOCK_KEY_ATTRIBUTE};
+#[cfg(feature = "s3")]
+pub use backends::{S3Lock, s3_client};
+#[cfg(feature = "s3")]
+pub use bootstrap::bootstrap;
+pub use bootstrap::state_environment;
 pub use document::{JournalEntry, JournalStatus, ResourceRecord, SCHEMA_VERSION, StateDocument};
 pub use error::{Error, Result};
 pub use lock::{
@@ -60,4 +70,6 @@ pub use lock::{
 pub use lock::{MemoryLock, TokioClock};
 pub use run::{Backend, annotate, apply, apply_with, plan, plan_with};
 pub use session::{Review, plan_and_apply};
-pub use store::{LocalStore, S3Store, StateStore};
+pub use store::{LocalStore, StateStore};
+#[cfg(feature = "s3")]
+pub use store_s3::S3Store;

@@ -83,6 +83,11 @@ async fn bad_input_is_refused_before_any_call() {
             lb(vec![]).allow_cidrs(vec!["10.0.0.0".into()]).build(),
         ),
         (
+            "allow_cidrs",
+            "10.0.0.0/33",
+            lb(vec![]).allow_cidrs(vec!["10.0.0.0/33".into()]).build(),
+        ),
+        (
             "routes",
             "api",
             lb(vec![
