@@ -8,8 +8,11 @@
 #![warn(missing_docs)]
 
 mod control;
+mod ecs;
 mod inventory;
 mod inventory_ecs;
+
+pub use ecs::{ecs_service, task_image};
 
 use std::collections::BTreeMap;
 

@@ -241,7 +241,7 @@ impl Resource for ClusterNode {
                     .send(),
             )
             .await?;
-        self.reobserve(ctx, inputs).await
+        skyforge_core::observe_again(self, ctx, inputs, "after its change").await
     }
     async fn update(
         &self,
@@ -296,21 +296,10 @@ impl Resource for ClusterNode {
                 other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
-        self.reobserve(ctx, inputs).await
+        skyforge_core::observe_again(self, ctx, inputs, "after its change").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_cluster(ctx, guard, &observed.physical_id).await
-    }
-}
-
-impl ClusterNode {
-    async fn reobserve(&self, ctx: &Context, inputs: &Inputs) -> Result<Observed> {
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: self.id().to_string(),
-                message: "not visible after its change".into(),
-            })
     }
 }
 

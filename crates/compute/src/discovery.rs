@@ -244,12 +244,7 @@ impl Resource for NamespaceNode {
         if let Some(op) = out.operation_id() {
             wait_operation(ctx, &rid, op).await?;
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "not visible after its creation".into(),
-            })
+        skyforge_core::observe_again(self, ctx, inputs, "after its creation").await
     }
     async fn update(
         &self,
@@ -272,12 +267,7 @@ impl Resource for NamespaceNode {
                 &self.ns.logical_id,
             ))));
         guard.send("TagResource", &[], req.send()).await?;
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: self.id().to_string(),
-                message: "not visible after its update".into(),
-            })
+        skyforge_core::observe_again(self, ctx, inputs, "after its update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_namespace(ctx, guard, &self.id(), &observed.physical_id).await
@@ -427,12 +417,7 @@ impl Resource for SdServiceNode {
         guard
             .send("CreateService", &["ServiceAlreadyExists"], req.send())
             .await?;
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "not visible after its creation".into(),
-            })
+        skyforge_core::observe_again(self, ctx, inputs, "after its creation").await
     }
     async fn update(
         &self,
@@ -479,12 +464,7 @@ impl Resource for SdServiceNode {
                 .set_tags(Some(sd_tags(tags::resource_tags(ctx.env(), &self.logical))));
             guard.send("TagResource", &[], req.send()).await?;
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: rid.to_string(),
-                message: "not visible after its update".into(),
-            })
+        skyforge_core::observe_again(self, ctx, inputs, "after its update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_sd_service(ctx, guard, &self.id(), &observed.physical_id).await

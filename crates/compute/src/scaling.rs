@@ -162,7 +162,7 @@ impl Resource for ScalingNode {
         self.register(ctx, guard, &resource_id, true).await?;
         self.put_policies(ctx, inputs, guard, &resource_id, &BTreeMap::new())
             .await?;
-        self.reobserve(ctx, inputs).await
+        skyforge_core::observe_again(self, ctx, inputs, "after its change").await
     }
     async fn update(
         &self,
@@ -199,7 +199,7 @@ impl Resource for ScalingNode {
             self.put_policies(ctx, inputs, guard, &resource_id, &have)
                 .await?;
         }
-        self.reobserve(ctx, inputs).await
+        skyforge_core::observe_again(self, ctx, inputs, "after its change").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         deregister(ctx, guard, &self.id(), &observed.physical_id).await
@@ -207,14 +207,6 @@ impl Resource for ScalingNode {
 }
 
 impl ScalingNode {
-    async fn reobserve(&self, ctx: &Context, inputs: &Inputs) -> Result<Observed> {
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: self.id().to_string(),
-                message: "not visible after its change".into(),
-            })
-    }
     async fn register(
         &self,
         ctx: &Context,

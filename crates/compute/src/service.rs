@@ -228,7 +228,7 @@ impl Resource for ServiceNode {
             req.set_capacity_provider_strategy(Some(strategy(&self.spec.capacity)))
         };
         guard.send("CreateService", &[], req.send()).await?;
-        self.reobserve(ctx, inputs).await
+        skyforge_core::observe_again(self, ctx, inputs, "after its change").await
     }
     async fn update(
         &self,
@@ -246,7 +246,7 @@ impl Resource for ServiceNode {
             let want = inputs.require(&self.task_definition, &self.id())?;
             crate::steady::wait(ctx, &self.id(), &cluster, &name, Some(&want)).await?;
         }
-        self.reobserve(ctx, inputs).await
+        skyforge_core::observe_again(self, ctx, inputs, "after its change").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let (cluster, name) = located(observed);
@@ -255,14 +255,6 @@ impl Resource for ServiceNode {
 }
 
 impl ServiceNode {
-    async fn reobserve(&self, ctx: &Context, inputs: &Inputs) -> Result<Observed> {
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: self.id().to_string(),
-                message: "not visible after its change".into(),
-            })
-    }
     fn observed_of(&self, env: &Environment, cluster: &str, s: &Service, found: &Tags) -> Observed {
         // `cluster/name`, as the orphan listing names services.
         let mut o = Observed {

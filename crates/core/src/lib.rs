@@ -49,6 +49,6 @@ pub use plan::{
 };
 pub use resource::{
     Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Pending,
-    Readiness, Ref, Resource, RunHooks, diff_fields, settle_pending,
+    Readiness, Ref, Resource, RunHooks, diff_fields, observe_again, settle_pending,
 };
 pub use stack::{ApplyOptions, ApplyReport, NodeTiming, PlanOptions, Stack};

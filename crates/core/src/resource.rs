@@ -166,6 +166,23 @@ impl Inputs {
     }
 }
 
+/// Observe `resource` again after a call that changed it; its absence is an error naming when
+/// (`"after its creation"`).
+pub async fn observe_again<R: Resource + ?Sized>(
+    resource: &R,
+    ctx: &Context,
+    inputs: &Inputs,
+    when: &str,
+) -> Result<Observed> {
+    resource
+        .observe(ctx, inputs)
+        .await?
+        .ok_or_else(|| Error::Resource {
+            resource: resource.id().to_string(),
+            message: format!("not visible {when}"),
+        })
+}
+
 /// One desired field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {

@@ -166,7 +166,7 @@ impl Resource for RoleNode {
         for arn in self.managed() {
             attach(&iam, guard, &name, &arn).await?;
         }
-        self.reobserve(ctx, inputs, "right after creation").await
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
     }
     async fn update(
         &self,
@@ -215,7 +215,7 @@ impl Resource for RoleNode {
                 other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
-        self.reobserve(ctx, inputs, "after its update").await
+        skyforge_core::observe_again(self, ctx, inputs, "after its update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_role(ctx, guard, &self.id(), &observed.physical_id).await
@@ -223,14 +223,6 @@ impl Resource for RoleNode {
 }
 
 impl RoleNode {
-    async fn reobserve(&self, ctx: &Context, inputs: &Inputs, when: &str) -> Result<Observed> {
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| Error::Resource {
-                resource: self.id().to_string(),
-                message: format!("not visible {when}"),
-            })
-    }
     fn trust(&self, inputs: &Inputs) -> Result<String> {
         let doc = self
             .spec

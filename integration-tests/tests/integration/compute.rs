@@ -10,7 +10,9 @@ use skyforge_compute::{
     Namespace, ScaleOn, TaskSize,
 };
 use skyforge_core::{Environment, Stack};
-use skyforge_integration_tests::{TestStack, calls_between, changes, inventory, mutating};
+use skyforge_integration_tests::{
+    TestStack, calls_between, changes, ecs_service, inventory, mutating, task_image,
+};
 use skyforge_loadbalancing::{HealthCheck, LoadBalancer, Route};
 use skyforge_network::{Azs, Nat, Network, Tier};
 use skyforge_secrets::{Secret, SecretValue, Source};
@@ -84,30 +86,7 @@ fn stack(env: &Environment, image: Option<Image>, flags: &str) -> Stack {
 }
 
 async fn service(t: &TestStack) -> aws_sdk_ecs::types::Service {
-    let ecs = t.ctx.client(aws_sdk_ecs::Client::new);
-    let prefix = t.env.prefix();
-    let out = ecs
-        .describe_services()
-        .cluster(format!("{prefix}-main"))
-        .services(format!("{prefix}-api"))
-        .send()
-        .await
-        .unwrap();
-    out.services()[0].clone()
-}
-
-async fn image_of(t: &TestStack, task_definition: &str) -> String {
-    let ecs = t.ctx.client(aws_sdk_ecs::Client::new);
-    let td = ecs
-        .describe_task_definition()
-        .task_definition(task_definition)
-        .send()
-        .await
-        .unwrap();
-    td.task_definition().unwrap().container_definitions()[0]
-        .image()
-        .unwrap()
-        .to_string()
+    ecs_service(t, "main", "api").await
 }
 
 /// What CI does: register a revision with `image` from the current one, and deploy it.
@@ -226,7 +205,7 @@ async fn apply_noop_ci_image_autoscaled_count_one_revision_and_destroy() {
     );
     let s = service(&t).await;
     assert_eq!(
-        image_of(&t, s.task_definition().unwrap()).await,
+        task_image(&t, s.task_definition().unwrap()).await,
         "public.ecr.aws/skyforge/api:v2"
     );
     assert_eq!((s.desired_count(), s.running_count()), (4, 4));

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use skyforge_compute::{Cluster, Container, FargateService, Image, Migration, Rollback, TaskSize};
 use skyforge_core::{Environment, Stack};
-use skyforge_integration_tests::{TestStack, calls_between, changes, inventory};
+use skyforge_integration_tests::{
+    TestStack, calls_between, changes, ecs_service, inventory, task_image,
+};
 use skyforge_network::{Azs, Nat, Network, Tier};
 use skyforge_registry::Repository;
 use skyforge_secrets::{Secret, SecretValue, Source};
@@ -68,33 +70,12 @@ async fn apply(t: &TestStack, stack: &Stack) -> skyforge_core::Result<skyforge_c
 }
 
 async fn service(t: &TestStack) -> aws_sdk_ecs::types::Service {
-    let p = t.env.prefix();
-    let out = t
-        .ctx
-        .client(aws_sdk_ecs::Client::new)
-        .describe_services()
-        .cluster(format!("{p}-main"))
-        .services(format!("{p}-api"))
-        .send()
-        .await
-        .unwrap();
-    out.services()[0].clone()
+    ecs_service(t, "main", "api").await
 }
 
 async fn serving_image(t: &TestStack) -> String {
     let s = service(t).await;
-    let td = t
-        .ctx
-        .client(aws_sdk_ecs::Client::new)
-        .describe_task_definition()
-        .task_definition(s.task_definition().unwrap())
-        .send()
-        .await
-        .unwrap();
-    td.task_definition().unwrap().container_definitions()[0]
-        .image()
-        .unwrap()
-        .to_string()
+    task_image(t, s.task_definition().unwrap_or_default()).await
 }
 
 fn runs(made: &std::collections::BTreeMap<(String, String), u64>) -> u64 {
