@@ -306,13 +306,102 @@ def _aas_untag(context, request):
     return {}
 
 
+_AAS_ALARMS: dict = {}  # (namespace, resource id, dimension, policy) -> alarm names
+_ECS_METRICS = {
+    "ECSServiceAverageCPUUtilization": ("AWS/ECS", "CPUUtilization"),
+    "ECSServiceAverageMemoryUtilization": ("AWS/ECS", "MemoryUtilization"),
+    "ALBRequestCountPerTarget": ("AWS/ApplicationELB", "RequestCountPerTarget"),
+}
+
+
+def _cloudwatch(context):
+    from localstack.aws.connect import connect_to
+
+    return connect_to(region_name=context.region).cloudwatch
+
+
+def _tt_alarms(context, names, request):
+    """The two alarms target tracking makes (AWS creates them in CloudWatch; moto only in its
+    own CloudWatch backend, which LocalStack's CloudWatch does not read)."""
+    cfg = request.get("TargetTrackingScalingPolicyConfiguration") or {}
+    metric = (cfg.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+    namespace, name = _ECS_METRICS.get(metric, ("AWS/ECS", "CPUUtilization"))
+    parts = (request.get("ResourceId") or "").split("/")
+    dims = [{"Name": "ClusterName", "Value": parts[1]}, {"Name": "ServiceName", "Value": parts[-1]}] if len(parts) == 3 else []
+    target = float(cfg.get("TargetValue") or 0)
+    cw = _cloudwatch(context)
+    for n in names:
+        high = "AlarmHigh" in n
+        cw.put_metric_alarm(
+            AlarmName=n, Namespace=namespace, MetricName=name, Dimensions=dims, Statistic="Average",
+            Period=60, EvaluationPeriods=3 if high else 15, Threshold=target if high else target * 0.9,
+            ComparisonOperator="GreaterThanThreshold" if high else "LessThanThreshold",
+        )
+
+
+def _aas_put_policy(context, request):
+    key = _aas_key(request)
+    policy = request.get("PolicyName")
+    with state.LOCK:
+        if key not in _AAS_ARNS:
+            raise CommonServiceException(
+                "ObjectNotFoundException",
+                f"No scalable target registered for service namespace: {key[0]}, resource ID: {key[1]}, scalable dimension: {key[2]}",
+                400,
+            )
+    cfg = request.get("TargetTrackingScalingPolicyConfiguration") or {}
+    spec = cfg.get("PredefinedMetricSpecification") or {}
+    metric = spec.get("PredefinedMetricType")
+    if key[0] == "ecs" and metric and metric not in _ECS_METRICS:
+        raise CommonServiceException("ValidationException", f"Unsupported metric type {metric} for service namespace ecs", 400)
+    if metric == "ALBRequestCountPerTarget" and not spec.get("ResourceLabel"):
+        raise CommonServiceException("ValidationException", "ResourceLabel is required for ALBRequestCountPerTarget", 400)
+    resp = call_moto(context)
+    names = [a.get("AlarmName") for a in resp.get("Alarms", []) if a.get("AlarmName")]
+    with state.LOCK:
+        old = _AAS_ALARMS.pop(key + (policy,), [])
+        _AAS_ALARMS[key + (policy,)] = names
+    if old:
+        _cloudwatch(context).delete_alarms(AlarmNames=old)
+    if names:
+        _tt_alarms(context, names, request)
+    return resp
+
+
+def _aas_delete_policy(context, request):
+    resp = call_moto(context)
+    with state.LOCK:
+        names = _AAS_ALARMS.pop(_aas_key(request) + (request.get("PolicyName"),), [])
+    if names:
+        _cloudwatch(context).delete_alarms(AlarmNames=names)
+    return resp
+
+
+def _aas_deregister_with_policies(context, request):
+    """AWS deletes a target's policies (and their alarms) with it; moto kept them."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    key = _aas_key(request)
+    backend = applicationautoscaling_backends[context.account_id][context.region]
+    for pkey, p in list(backend.policies.items()):
+        if (p.service_namespace, p.resource_id, p.scalable_dimension) == key:
+            del backend.policies[pkey]
+    with state.LOCK:
+        names = [n for k, v in list(_AAS_ALARMS.items()) if k[:3] == key for n in _AAS_ALARMS.pop(k)]
+    if names:
+        _cloudwatch(context).delete_alarms(AlarmNames=names)
+    return _aas_deregister(context, request)
+
+
 @aws_provider(api="application-autoscaling", name="default")
 def application_autoscaling():
     return _service(
         "application-autoscaling",
         {
             "RegisterScalableTarget": _aas_register,
-            "DeregisterScalableTarget": _aas_deregister,
+            "DeregisterScalableTarget": _aas_deregister_with_policies,
+            "PutScalingPolicy": _aas_put_policy,
+            "DeleteScalingPolicy": _aas_delete_policy,
             "ListTagsForResource": _aas_list_tags,
             "TagResource": _aas_tag,
             "UntagResource": _aas_untag,

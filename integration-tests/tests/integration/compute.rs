@@ -131,6 +131,26 @@ async fn ci_deploy(t: &TestStack, image: &str) {
         .unwrap();
 }
 
+/// The alarms target tracking made for the `api` service (AWS's, not the stack's).
+async fn tracking_alarms(t: &TestStack) -> Vec<String> {
+    let prefix = format!(
+        "TargetTracking-service/{p}-main/{p}-api-",
+        p = t.env.prefix()
+    );
+    let out = t
+        .ctx
+        .client(aws_sdk_cloudwatch::Client::new)
+        .describe_alarms()
+        .alarm_name_prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    out.metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name().map(String::from))
+        .collect()
+}
+
 async fn destroy_to_empty(t: &TestStack, stack: &Stack) {
     let d = stack.plan_destroy(&t.ctx).await.unwrap();
     stack.apply(&t.ctx, &d).await.expect("destroy");
@@ -161,6 +181,8 @@ async fn apply_noop_ci_image_autoscaled_count_one_revision_and_destroy() {
         s.deployments()[0].rollout_state().map(|r| r.as_str()),
         Some("COMPLETED")
     );
+    // Two target-tracking policies, two alarms each: made by AWS, left to AWS.
+    assert_eq!(tracking_alarms(&t).await.len(), 4);
     let again = stack.plan(&t.ctx).await.unwrap();
     assert!(changes(&again).is_empty(), "{again}");
     let before = t.calls().await;
@@ -221,6 +243,10 @@ async fn apply_noop_ci_image_autoscaled_count_one_revision_and_destroy() {
     );
     let left = inventory(&t).await;
     assert!(left.is_empty(), "left after destroy: {left:?}");
+    assert!(
+        tracking_alarms(&t).await.is_empty(),
+        "AWS deletes them with the policies"
+    );
 }
 
 fn stack_with_flags(t: &TestStack, image: Image, flags: &str) -> Stack {

@@ -186,3 +186,38 @@ async fn accounting_counts_per_stack() {
         "{delta:?}"
     );
 }
+
+/// Application Auto Scaling refuses a policy for a target nobody registered (moto accepted it),
+/// and a target-tracking metric that needs a resource label without one.
+#[tokio::test]
+async fn a_scaling_policy_needs_its_target() {
+    use aws_sdk_applicationautoscaling::types::{
+        MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+        TargetTrackingScalingPolicyConfiguration,
+    };
+    let t = TestStack::new().await;
+    let aas = t.ctx.client(aws_sdk_applicationautoscaling::Client::new);
+    let cfg = TargetTrackingScalingPolicyConfiguration::builder()
+        .target_value(70.0)
+        .predefined_metric_specification(
+            PredefinedMetricSpecification::builder()
+                .predefined_metric_type(MetricType::EcsServiceAverageCpuUtilization)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let e = aas
+        .put_scaling_policy()
+        .policy_name("cpu")
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(format!("service/{}-main/{}-api", t.app, t.app))
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(cfg)
+        .send()
+        .await
+        .expect_err("no scalable target");
+    let e = skyforge_core::Error::aws("policy", "PutScalingPolicy", e);
+    assert_eq!(e.aws_code(), Some("ObjectNotFoundException"), "{e}");
+}
