@@ -11,6 +11,7 @@ CREATE_PHASES = {
     "replication-group-modify": [("modifying", 300.0)],
     "nat": [("pending", 90.0)],
     "alb": [("provisioning", 150.0)],
+    "sd-namespace": [("SUBMITTED", 5.0), ("PENDING", 55.0)],
 }
 DELETE_SECONDS = {
     "rds": 300.0,

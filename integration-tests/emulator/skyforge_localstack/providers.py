@@ -430,9 +430,35 @@ def _sd_list_services(context, request):
     return resp
 
 
+def _sd_create_namespace(context, request):
+    """A namespace's operation passes through SUBMITTED and PENDING (a Route 53 private zone is
+    made and associated with the VPC); moto answers SUCCESS at once."""
+    resp = call_moto(context)
+    op = resp.get("OperationId")
+    if op:
+        latency.born("sd-namespace", op, _app(context))
+    return resp
+
+
+def _sd_get_operation(context, request):
+    resp = call_moto(context)
+    operation = resp.get("Operation") or {}
+    phase, _ = latency.create_phase("sd-namespace", request.get("OperationId"))
+    if phase:
+        operation["Status"] = phase
+    return resp
+
+
 @aws_provider(api="servicediscovery", name="default")
 def servicediscovery():
-    return _service("servicediscovery", {"ListServices": _sd_list_services})
+    return _service(
+        "servicediscovery",
+        {
+            "ListServices": _sd_list_services,
+            "CreatePrivateDnsNamespace": _sd_create_namespace,
+            "GetOperation": _sd_get_operation,
+        },
+    )
 
 
 _DDB_WRITES = threading.Lock()

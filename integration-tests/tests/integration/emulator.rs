@@ -221,3 +221,58 @@ async fn a_scaling_policy_needs_its_target() {
     let e = skyforge_core::Error::aws("policy", "PutScalingPolicy", e);
     assert_eq!(e.aws_code(), Some("ObjectNotFoundException"), "{e}");
 }
+
+/// A Cloud Map namespace's operation passes through SUBMITTED and PENDING in latency mode
+/// (moto answered SUCCESS at once), then SUCCESS.
+#[tokio::test]
+async fn a_namespace_operation_is_submitted_then_pending_then_done() {
+    let t = TestStack::new().await;
+    t.set_latency(0.02).await;
+    let sd = t.ctx.client(aws_sdk_servicediscovery::Client::new);
+    let out = sd
+        .create_private_dns_namespace()
+        .name(format!("{}.local", t.app))
+        .vpc(format!("vpc-{}", &t.app[2..]))
+        .send()
+        .await
+        .unwrap();
+    let op = out.operation_id().unwrap().to_string();
+    let status = |o: aws_sdk_servicediscovery::operation::get_operation::GetOperationOutput| {
+        o.operation()
+            .and_then(|o| o.status())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default()
+    };
+    // SUBMITTED lasts 0.1 s at this scale, PENDING 1.1 s: a slow first poll may miss the first.
+    let first = status(sd.get_operation().operation_id(&op).send().await.unwrap());
+    assert!(first == "SUBMITTED" || first == "PENDING", "{first}");
+    let started = Instant::now();
+    let mut seen = vec![first];
+    loop {
+        let s = status(sd.get_operation().operation_id(&op).send().await.unwrap());
+        if seen.last() != Some(&s) {
+            seen.push(s.clone());
+        }
+        if s == "SUCCESS" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen.ends_with(&["PENDING".to_string(), "SUCCESS".to_string()]),
+        "{seen:?}"
+    );
+    let ns = sd.list_namespaces().send().await.unwrap();
+    for n in ns
+        .namespaces()
+        .iter()
+        .filter(|n| n.name() == Some(&format!("{}.local", t.app)))
+    {
+        sd.delete_namespace()
+            .id(n.id().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
