@@ -49,7 +49,18 @@ fn tag_map<'a>(it: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> 
         .collect()
 }
 
+/// Every active cluster with its tags: listed once per plan, shared by the cluster and the
+/// service orphan listings.
 async fn clusters(ctx: &Context, rid: &ResourceId) -> Result<Vec<(String, Tags)>> {
+    let listed = ctx
+        .memo("ecs:ListClusters+DescribeClusters", || {
+            list_clusters(ctx, rid)
+        })
+        .await?;
+    Ok(listed.as_ref().clone())
+}
+
+async fn list_clusters(ctx: &Context, rid: &ResourceId) -> Result<Vec<(String, Tags)>> {
     let ecs = client(ctx);
     let arns: Vec<String> = ecs
         .list_clusters()
