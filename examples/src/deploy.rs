@@ -58,7 +58,7 @@ pub(crate) async fn rollback(
     b: &Backend,
 ) -> Result<(), Error> {
     let service = opts
-        .rollback
+        .service
         .clone()
         .ok_or("rollback needs --service NAME")?;
     let pending = stack.plan(ctx).await?;
@@ -124,10 +124,7 @@ pub(crate) async fn migrate(
     opts: &Options,
     b: &Backend,
 ) -> Result<(), Error> {
-    let service = opts
-        .rollback
-        .clone()
-        .ok_or("migrate needs --service NAME")?;
+    let service = opts.service.clone().ok_or("migrate needs --service NAME")?;
     let key = format!("{}.{service}", skyforge::compute::KIND_MIGRATE);
     let r = alone(
         stack,

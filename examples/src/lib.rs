@@ -55,7 +55,7 @@ pub struct Options {
     /// What `deploy` ships (`--image TAG`, `--service NAME`).
     pub release: Release,
     /// The service `rollback` rolls back or `migrate` migrates (`--service NAME`).
-    pub rollback: Option<String>,
+    pub service: Option<String>,
     /// The cluster's logical id for `rollback` (`--cluster`, default `main`).
     pub cluster: String,
 }
@@ -147,7 +147,7 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
     if command == Command::Deploy && release.image.is_none() {
         return Err(format!("deploy needs --image TAG\n{USAGE}"));
     }
-    let rollback = match (command, services.as_slice()) {
+    let service = match (command, services.as_slice()) {
         (Command::Rollback | Command::Migrate, [one]) => Some(one.clone()),
         (Command::Rollback | Command::Migrate, _) => {
             return Err(format!(
@@ -171,7 +171,7 @@ pub fn parse_args(default_project: &str, default_stage: Stage) -> Result<Options
         unlock_id,
         allow_destroy,
         release,
-        rollback,
+        service,
         cluster,
     })
 }

@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, NetworkConfiguration, TaskDefinitionField,
-};
+use aws_sdk_ecs::types::{NetworkConfiguration, TaskDefinitionField};
 use skyforge_core::{
     ActionNode, Context, Environment, Error, Guard, Inputs, NodeId, Outputs, Ref, ResourceId,
     Result, Value,
@@ -75,19 +73,8 @@ impl MigrationAction {
             .iter()
             .map(|s| inputs.require(s, rid))
             .collect::<Result<_>>()?;
-        let vpc = AwsVpcConfiguration::builder()
-            .set_subnets(Some(subnets))
-            .security_groups(inputs.require(&self.security_group, rid)?)
-            .assign_public_ip(if self.public_ip {
-                AssignPublicIp::Enabled
-            } else {
-                AssignPublicIp::Disabled
-            })
-            .build()
-            .map_err(|e| Error::validation("migration.network", "-", e.to_string()))?;
-        Ok(NetworkConfiguration::builder()
-            .awsvpc_configuration(vpc)
-            .build())
+        let sg = inputs.require(&self.security_group, rid)?;
+        crate::service::awsvpc(rid, subnets, sg, self.public_ip)
     }
 }
 

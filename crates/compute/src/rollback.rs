@@ -33,8 +33,7 @@ impl Rollback {
         let n = |l: &str| naming::physical_name(env, NameKind::Ecs, l).unwrap_or_default();
         (n(&self.cluster), n(&self.service))
     }
-    fn fail(&self, env: &Environment, message: String) -> Error {
-        let _ = env;
+    fn fail(&self, message: String) -> Error {
         Error::Resource {
             resource: ResourceId::new(KIND_ROLLBACK, &self.service).to_string(),
             message,
@@ -72,26 +71,19 @@ impl ActionNode for Rollback {
         let (cluster, service) = self.names(ctx.env());
         let s = crate::service::describe(ctx, &rid, &cluster, &service)
             .await?
-            .ok_or_else(|| {
-                self.fail(
-                    ctx.env(),
-                    format!("service {service} not found in {cluster}"),
-                )
-            })?;
+            .ok_or_else(|| self.fail(format!("service {service} not found in {cluster}")))?;
         let current = s.task_definition().unwrap_or_default().to_string();
-        let (family, _) = revision_of(&current).ok_or_else(|| {
-            self.fail(ctx.env(), format!("cannot read the revision of {current}"))
-        })?;
+        let (family, _) = revision_of(&current)
+            .ok_or_else(|| self.fail(format!("cannot read the revision of {current}")))?;
         // Back from the newest revision (the last deploy) to the one before it; the circuit
         // breaker may already have put the service there.
         let revisions = crate::taskdef::revisions(ctx, &rid, &family).await?;
         let (target, newest, undone) = match revisions.as_slice() {
             [(n, u), (_, t), ..] => (t.clone(), *n, u.clone()),
             _ => {
-                return Err(self.fail(
-                    ctx.env(),
-                    format!("{family} has no earlier active revision to go back to"),
-                ));
+                return Err(self.fail(format!(
+                    "{family} has no earlier active revision to go back to"
+                )));
             }
         };
         if current != target {

@@ -340,19 +340,7 @@ impl ServiceNode {
             .subnets(inputs)
             .ok_or_else(|| unknown(rid, "a subnet id"))?;
         let sg = inputs.require(&self.security_group, rid)?;
-        let vpc = AwsVpcConfiguration::builder()
-            .set_subnets(Some(subnets))
-            .security_groups(sg)
-            .assign_public_ip(if self.spec.subnets.assign_public_ip {
-                AssignPublicIp::Enabled
-            } else {
-                AssignPublicIp::Disabled
-            })
-            .build()
-            .map_err(|e| unknown(rid, &e.to_string()))?;
-        Ok(NetworkConfiguration::builder()
-            .awsvpc_configuration(vpc)
-            .build())
+        awsvpc(rid, subnets, sg, self.spec.subnets.assign_public_ip)
     }
     pub(crate) fn load_balancers(
         &self,
@@ -397,6 +385,28 @@ impl ServiceNode {
             )
             .build()
     }
+}
+
+/// The awsvpc network configuration of a service's tasks (and of its one-off tasks).
+pub(crate) fn awsvpc(
+    rid: &ResourceId,
+    subnets: Vec<String>,
+    security_group: String,
+    public_ip: bool,
+) -> Result<NetworkConfiguration> {
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(subnets))
+        .security_groups(security_group)
+        .assign_public_ip(if public_ip {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(|e| unknown(rid, &e.to_string()))?;
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc)
+        .build())
 }
 
 /// The cluster and name of an observed service.
