@@ -23,6 +23,10 @@ if cargo tree -p skyforge-state --no-default-features -e normal --prefix none | 
   exit 1
 fi
 echo "test.sh: skyforge-state --no-default-features depends on neither aws-sdk-s3 nor aws-sdk-dynamodb"
+# The harness's Python is linted (installs the harness's venv first when needed), and every
+# library crate must package cleanly for a registry.
+python3 integration-tests/emulator/emulator.py lint
+bash scripts/check-packaging.sh
 # Build everything before the emulator starts, so it is not kept waiting on the compiler.
 # (This also builds the example binaries: the demo deploy runs as a test, examples/tests/demo.rs.)
 cargo test --workspace --no-run --quiet

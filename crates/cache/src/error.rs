@@ -6,14 +6,6 @@ use skyforge_core::ResourceId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The resource did not show up when it should have.
-    #[error("{resource}: not visible {after}")]
-    NotVisible {
-        /// The resource.
-        resource: ResourceId,
-        /// When.
-        after: &'static str,
-    },
     /// The group is in a state where it cannot be planned on (being deleted).
     #[error("{resource}: the replication group is {state}; plan again once it is done")]
     Busy {
@@ -22,12 +14,6 @@ pub enum Error {
         /// Its state.
         state: String,
     },
-}
-
-impl Error {
-    pub(crate) fn not_visible(resource: ResourceId, after: &'static str) -> skyforge_core::Error {
-        Error::NotVisible { resource, after }.into()
-    }
 }
 
 impl From<Error> for skyforge_core::Error {

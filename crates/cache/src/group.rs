@@ -231,9 +231,11 @@ impl Resource for GroupNode {
         guard: &Guard,
     ) -> Result<Observed> {
         crate::modify::run(self, ctx, inputs, observed, diffs, guard).await?;
-        let g = describe(ctx, &self.id(), &observed.physical_id)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(self.id(), "after its modification"))?;
+        let rid = self.id();
+        let g = skyforge_core::until_visible(ctx, &rid, "after its modification", || {
+            describe(ctx, &rid, &observed.physical_id)
+        })
+        .await?;
         self.observe_group(ctx, inputs, &g).await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {

@@ -65,6 +65,8 @@ mod delete;
 mod error;
 mod fields;
 mod group;
+#[cfg(test)]
+mod mock_tests;
 mod modify;
 mod owned;
 mod parameter_group;
@@ -87,3 +89,8 @@ pub use spec::{ApplyMode, CacheSubnets, Engine, Redis, RedisSpec, RedisSpecBuild
 pub use status::TERMINAL;
 pub use subnet_group::KIND_SUBNET_GROUP;
 pub use validate::{LOG_RETENTION_DAYS, REDIS_VERSIONS, VALKEY_VERSIONS, family};
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -200,9 +200,7 @@ impl Resource for ParameterGroupNode {
             .await?;
         self.set_values(ctx, guard, &gname, &self.parameters)
             .await?;
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(self.id(), "right after creation"))
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
     }
     async fn update(
         &self,
@@ -236,9 +234,7 @@ impl Resource for ParameterGroupNode {
                 .unwrap_or_default();
             crate::tagging::sync(ctx, guard, arn, &self.desired_tags(ctx.env()), observed).await?;
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(self.id(), "after its update"))
+        skyforge_core::observe_again(self, ctx, inputs, "after its update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete(ctx, guard, &observed.physical_id).await

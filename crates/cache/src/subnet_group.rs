@@ -106,16 +106,28 @@ impl SubnetGroupApi for ElastiCache {
     }
 }
 
-/// Delete subnet group `name`; success when it is already gone.
+/// ElastiCache keeps a subnet group "in use" for a while after its last cluster is deleted.
+const STILL_IN_USE: skyforge_core::NotYet<'static> = skyforge_core::NotYet::codes(
+    &["CacheSubnetGroupInUse"],
+    std::time::Duration::from_secs(10 * 60),
+);
+
+/// Delete subnet group `name`; success when it is already gone. Retried while ElastiCache still
+/// counts a deleted cluster in it.
 pub(crate) async fn delete(ctx: &Context, guard: &Guard, name: &str) -> Result<()> {
-    let req = client(ctx)
-        .delete_cache_subnet_group()
-        .cache_subnet_group_name(name);
+    let elasticache = client(ctx);
     guard
-        .send(
+        .send_until(
+            ctx,
+            STILL_IN_USE,
             "DeleteCacheSubnetGroup",
             &["CacheSubnetGroupNotFoundFault"],
-            req.send(),
+            || {
+                elasticache
+                    .delete_cache_subnet_group()
+                    .cache_subnet_group_name(name)
+                    .send()
+            },
         )
         .await
 }

@@ -303,13 +303,27 @@ impl Resource for ClusterNode {
     }
 }
 
-/// Delete cluster `name`; success when it is already gone or inactive.
+/// ECS refuses to delete a cluster while a deleted service is still draining its tasks.
+const STILL_IN_USE: skyforge_core::NotYet<'static> = skyforge_core::NotYet::codes(
+    &[
+        "ClusterContainsServicesException",
+        "ClusterContainsTasksException",
+        "UpdateInProgressException",
+    ],
+    std::time::Duration::from_secs(10 * 60),
+);
+
+/// Delete cluster `name`; success when it is already gone or inactive. Retried while the tasks
+/// of deleted services are still stopping.
 pub(crate) async fn delete_cluster(ctx: &Context, guard: &Guard, name: &str) -> Result<()> {
+    let ecs = client(ctx);
     guard
-        .send(
+        .send_until(
+            ctx,
+            STILL_IN_USE,
             "DeleteCluster",
             &["ClusterNotFoundException"],
-            client(ctx).delete_cluster().cluster(name).send(),
+            || ecs.delete_cluster().cluster(name).send(),
         )
         .await
 }

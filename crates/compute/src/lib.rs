@@ -65,6 +65,8 @@ mod container;
 mod definition;
 mod discovery;
 mod migration;
+#[cfg(test)]
+mod mock_tests;
 mod owned;
 pub mod roles;
 mod rollback;
@@ -93,3 +95,8 @@ pub use spec::{
 };
 pub use taskdef::KIND_TASK_DEFINITION;
 pub use validate::{FARGATE_SIZES, MAX_TASKS, fargate_size_ok};
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

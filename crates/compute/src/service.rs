@@ -98,6 +98,14 @@ fn known(v: Option<Json>) -> Value {
     v.map_or(Value::Unknown, Value::of)
 }
 
+/// ECS cannot assume a role (its service-linked role, a task role) for some seconds after IAM
+/// created it; it then answers `InvalidParameterException` "Unable to assume ...".
+pub(crate) const ROLE_PROPAGATING: skyforge_core::NotYet<'static> = skyforge_core::NotYet::codes(
+    &["InvalidParameterException"],
+    std::time::Duration::from_secs(2 * 60),
+)
+.containing("assume");
+
 #[async_trait]
 impl Resource for ServiceNode {
     fn id(&self) -> ResourceId {
@@ -227,7 +235,11 @@ impl Resource for ServiceNode {
         } else {
             req.set_capacity_provider_strategy(Some(strategy(&self.spec.capacity)))
         };
-        guard.send("CreateService", &[], req.send()).await?;
+        guard
+            .send_until(ctx, ROLE_PROPAGATING, "CreateService", &[], || {
+                req.clone().send()
+            })
+            .await?;
         skyforge_core::observe_again(self, ctx, inputs, "after its change").await
     }
     async fn update(

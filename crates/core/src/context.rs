@@ -202,11 +202,20 @@ impl Context {
     /// (both from [`Context::with_deadline`]), else the kind's default
     /// ([`crate::wait::default_deadline`]).
     pub fn deadline(&self, resource: &crate::plan::ResourceId) -> std::time::Duration {
+        self.deadline_set_for(resource)
+            .unwrap_or_else(|| crate::wait::default_deadline(&resource.kind))
+    }
+
+    /// The deadline the user set for `resource` or its kind with [`Context::with_deadline`],
+    /// if any (a wait with a deadline of its own, such as [`crate::NotYet`], yields to it).
+    pub fn deadline_set_for(
+        &self,
+        resource: &crate::plan::ResourceId,
+    ) -> Option<std::time::Duration> {
         let d = &self.inner.deadlines;
         d.get(&resource.to_string())
             .or_else(|| d.get(&resource.kind))
             .copied()
-            .unwrap_or_else(|| crate::wait::default_deadline(&resource.kind))
     }
 
     /// The poller for a wait on `resource`, with its [`Context::deadline`].
@@ -224,6 +233,23 @@ impl Context {
             p.max_delay = Duration::from_secs(1);
         }
         p
+    }
+
+    /// This context with `client` as its client of type `C`: [`Context::client`] returns it
+    /// instead of building one from the shared configuration. For a client that needs its own
+    /// configuration (an interceptor, another endpoint or retry policy for one service), and for
+    /// tests whose clients answer from mock rules (feature `testing`). The context and
+    /// those derived from it share the client; set it before the first use of that service.
+    pub fn with_client<C>(self, client: C) -> Self
+    where
+        C: Clone + Send + Sync + 'static,
+    {
+        self.inner
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(TypeId::of::<C>(), Box::new(client));
+        self
     }
 
     /// The client of type `C`, built by `make` on first use and shared afterwards.

@@ -362,6 +362,14 @@ impl Error {
         }
     }
 
+    /// The AWS error message, for [`Error::Aws`].
+    pub fn aws_message(&self) -> Option<&str> {
+        match self {
+            Error::Aws { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
     /// Whether this is weather rather than failure: throttling, a 5xx answer, a timeout or a
     /// transport error, which a wait keeps polling through until its deadline.
     pub fn is_transient(&self) -> bool {

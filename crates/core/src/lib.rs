@@ -32,8 +32,11 @@ pub mod naming;
 pub mod owned;
 pub mod plan;
 pub mod resource;
+pub mod retry;
 pub mod stack;
 pub mod tags;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod wait;
 pub mod window;
 
@@ -49,6 +52,13 @@ pub use plan::{
 };
 pub use resource::{
     Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Pending,
-    Readiness, Ref, Resource, RunHooks, diff_fields, observe_again, settle_pending,
+    Readiness, Ref, Resource, RunHooks, VISIBLE_WITHIN, diff_fields, observe_again, settle_pending,
+    until_visible,
 };
+pub use retry::NotYet;
 pub use stack::{ApplyOptions, ApplyReport, NodeTiming, PlanOptions, Stack};
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -57,11 +57,17 @@ impl Value {
     pub fn str(s: impl Into<String>) -> Self {
         Value::Known(serde_json::Value::String(s.into()))
     }
-    /// A known value from anything serialisable (`Null` if it cannot be serialised).
+    /// A known value from anything serialisable (`Null` if it cannot be serialised), its object
+    /// keys sorted: plans render and serialise the same whether or not some dependency turned on
+    /// serde_json's `preserve_order` (aws-smithy-mocks does, in test builds).
     pub fn of<T: Serialize>(v: T) -> Self {
-        Value::Known(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
+        Value::Known(canonical(
+            serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+        ))
     }
-    /// A sensitive value, fingerprinted by SHA-256 of a per-process key and the secret.
+    /// A sensitive value. Its fingerprint (SHA-256 of the secret under a fixed domain key,
+    /// shortened) only lets two sensitive values be compared in memory: it is never displayed
+    /// nor serialised, so no plan file or output carries anything derived from the secret.
     pub fn sensitive(secret: &str) -> Self {
         Value::Sensitive(crate::naming::short_hash(&["skyforge-sensitive", secret]))
     }
@@ -71,6 +77,21 @@ impl Value {
             Value::Known(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+/// `v` with the keys of every object in sorted order.
+fn canonical(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<_> = m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().collect())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(canonical).collect())
+        }
+        other => other,
     }
 }
 

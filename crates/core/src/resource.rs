@@ -166,21 +166,46 @@ impl Inputs {
     }
 }
 
-/// Observe `resource` again after a call that changed it; its absence is an error naming when
-/// (`"after its creation"`).
+/// How long a resource may take to show in its own describe calls after a change: AWS reads
+/// are eventually consistent, and a describe right after a create can miss it.
+pub const VISIBLE_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Observe `resource` again after a call that changed it, as a visible wait: AWS reads are
+/// eventually consistent, so a resource that is not visible yet is observed again until
+/// [`VISIBLE_WITHIN`] has passed; then its absence is an [`Error::Timeout`] naming when
+/// (`"right after creation"`).
 pub async fn observe_again<R: Resource + ?Sized>(
     resource: &R,
     ctx: &Context,
     inputs: &Inputs,
     when: &str,
 ) -> Result<Observed> {
-    resource
-        .observe(ctx, inputs)
-        .await?
-        .ok_or_else(|| Error::Resource {
-            resource: resource.id().to_string(),
-            message: format!("not visible {when}"),
+    until_visible(ctx, &resource.id(), when, || resource.observe(ctx, inputs)).await
+}
+
+/// What `find` returns once it finds something, as a visible wait of up to [`VISIBLE_WITHIN`]
+/// (for the describe call of a kind that does not observe through [`Resource::observe`]).
+pub async fn until_visible<T, F, Fut>(
+    ctx: &Context,
+    resource: &ResourceId,
+    when: &str,
+    mut find: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    ctx.poller(VISIBLE_WITHIN)
+        .wait(&resource.to_string(), "visible", || {
+            let found = find();
+            async move {
+                Ok(match found.await? {
+                    Some(o) => crate::wait::Poll::Ready(o),
+                    None => crate::wait::Poll::Pending(format!("not visible yet {when}")),
+                })
+            }
         })
+        .await
 }
 
 /// One desired field.
@@ -414,6 +439,11 @@ impl Guard {
     /// A guard with no hooks (for using a resource outside a stack, and in tests).
     pub fn unguarded(resource: ResourceId) -> Self {
         Guard::new(resource, Arc::new(NoHooks))
+    }
+
+    /// The resource this guard is for.
+    pub fn resource(&self) -> &ResourceId {
+        &self.resource
     }
 
     /// Run one mutating call named `operation` (`CreateVpc`), between the hooks.

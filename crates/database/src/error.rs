@@ -6,14 +6,6 @@ use skyforge_core::ResourceId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The resource did not show up when it should have.
-    #[error("{resource}: not visible {after}")]
-    NotVisible {
-        /// The resource.
-        resource: ResourceId,
-        /// When.
-        after: &'static str,
-    },
     /// The instance is in a state where it cannot be planned on (being deleted).
     #[error("{resource}: the instance is {state}; plan again once it is done")]
     Busy {
@@ -34,13 +26,6 @@ pub enum Error {
         /// The major wanted.
         to: String,
     },
-}
-
-impl Error {
-    /// [`Error::NotVisible`], as the engine's error.
-    pub(crate) fn not_visible(resource: ResourceId, after: &'static str) -> skyforge_core::Error {
-        Error::NotVisible { resource, after }.into()
-    }
 }
 
 impl From<Error> for skyforge_core::Error {

@@ -199,10 +199,10 @@ impl Resource for InstanceNode {
         guard: &Guard,
     ) -> Result<Observed> {
         crate::modify::run(self, ctx, inputs, observed, diffs, guard).await?;
-        let i = self
-            .describe(ctx)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(self.id(), "after its modification"))?;
+        let i = skyforge_core::until_visible(ctx, &self.id(), "after its modification", || {
+            self.describe(ctx)
+        })
+        .await?;
         Ok(self.observed_of(ctx, inputs, &i))
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {

@@ -85,6 +85,8 @@ mod delete;
 mod error;
 mod fields;
 mod instance;
+#[cfg(test)]
+mod mock_tests;
 mod modify;
 mod owned;
 mod parameter_group;
@@ -112,3 +114,8 @@ pub use spec::{
 pub use status::TERMINAL;
 pub use subnet_group::KIND_SUBNET_GROUP;
 pub use validate::{LOG_RETENTION_DAYS, LOG_TYPES, SUPPORTED_MAJORS};
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

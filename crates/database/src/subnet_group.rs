@@ -121,16 +121,27 @@ impl SubnetGroupApi for Rds {
     }
 }
 
-/// Delete subnet group `name`; success when it is already gone.
+/// RDS keeps a subnet group "in use" for a while after the last instance in it is deleted.
+const STILL_IN_USE: skyforge_core::NotYet<'static> = skyforge_core::NotYet::codes(
+    &["InvalidDBSubnetGroupStateFault"],
+    std::time::Duration::from_secs(10 * 60),
+);
+
+/// Delete subnet group `name`; success when it is already gone. Retried while RDS still counts
+/// a deleted instance in it.
 pub(crate) async fn delete(ctx: &Context, guard: &Guard, name: &str) -> Result<()> {
-    let req = client(ctx)
-        .delete_db_subnet_group()
-        .db_subnet_group_name(name);
+    let rds = client(ctx);
     guard
-        .send(
+        .send_until(
+            ctx,
+            STILL_IN_USE,
             "DeleteDBSubnetGroup",
             &["DBSubnetGroupNotFoundFault"],
-            req.send(),
+            || {
+                rds.delete_db_subnet_group()
+                    .db_subnet_group_name(name)
+                    .send()
+            },
         )
         .await
 }

@@ -54,3 +54,8 @@ pub use owned::register_kinds;
 pub use policy::{Effect, PolicyDocument, Statement, Target};
 pub use role::{Role, RoleHandle, RoleSpec, RoleSpecBuilder, Trust};
 pub use validate::MAX_INLINE_CHARS;
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -197,7 +197,9 @@ impl PolicyDocument {
             .iter()
             .map(|s| s.render(inputs, None))
             .collect();
-        Some(json!({"Version": "2012-10-17", "Statement": st?}))
+        Some(normalise(
+            &json!({"Version": "2012-10-17", "Statement": st?}),
+        ))
     }
 }
 
@@ -206,8 +208,10 @@ impl PolicyDocument {
 /// deduplicated, and condition values likewise.
 pub fn normalise(v: &Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
+        Value::Object(m) => {
+            // Keys sorted, whether or not serde_json preserves insertion order in this build.
+            let mut entries: Vec<(String, Value)> = m
+                .iter()
                 .map(|(k, x)| {
                     let x = match k.as_str() {
                         "Action" | "NotAction" | "Resource" | "NotResource" => sorted_list(x),
@@ -215,8 +219,10 @@ pub fn normalise(v: &Value) -> Value {
                     };
                     (k.clone(), x)
                 })
-                .collect(),
-        ),
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().collect())
+        }
         Value::Array(a) => Value::Array(a.iter().map(normalise).collect()),
         other => other.clone(),
     }

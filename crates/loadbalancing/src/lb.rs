@@ -341,10 +341,9 @@ impl Resource for LbNode {
                 req.send(),
             )
             .await?;
-        let lb = self
-            .describe(ctx)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid.clone(), "right after creation"))?;
+        let lb =
+            skyforge_core::until_visible(ctx, &rid, "right after creation", || self.describe(ctx))
+                .await?;
         let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
         self.set_attributes(ctx, inputs, guard, &arn).await?;
         self.observed_of(ctx, &lb).await
@@ -381,10 +380,8 @@ impl Resource for LbNode {
         if changed("tags") {
             sync_tags(ctx, guard, arn, &self.desired_tags(ctx.env()), observed).await?;
         }
-        let lb = self
-            .describe(ctx)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid.clone(), "after its update"))?;
+        let lb = skyforge_core::until_visible(ctx, &rid, "after its update", || self.describe(ctx))
+            .await?;
         self.observed_of(ctx, &lb).await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {

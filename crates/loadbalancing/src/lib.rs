@@ -50,9 +50,10 @@
 
 mod common;
 mod component;
-mod error;
 mod lb;
 mod listener;
+#[cfg(test)]
+mod mock_tests;
 mod owned;
 pub mod priority;
 mod rule;
@@ -62,7 +63,6 @@ mod validate;
 mod warnings;
 
 pub use component::{LoadBalancerHandle, TargetGroupRef};
-pub use error::Error;
 pub use lb::KIND_LB;
 pub use listener::KIND_LISTENER;
 pub use owned::register_kinds;
@@ -72,3 +72,8 @@ pub use spec::{
 };
 pub use target_group::KIND_TG;
 pub use validate::{MAX_RULES, MAX_VALUES, SSL_POLICIES};
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -145,10 +145,10 @@ impl Resource for ListenerNode {
         guard
             .send("CreateListener", &["DuplicateListener"], req.send())
             .await?;
-        let l = self
-            .find(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid.clone(), "right after creation"))?;
+        let l = skyforge_core::until_visible(ctx, &rid, "right after creation", || {
+            self.find(ctx, inputs)
+        })
+        .await?;
         Ok(self.observed_of(&l))
     }
     async fn update(
@@ -175,10 +175,9 @@ impl Resource for ListenerNode {
                 .ssl_policy(&self.ssl_policy);
         }
         guard.send("ModifyListener", &[], req.send()).await?;
-        let l = self
-            .find(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid.clone(), "after its update"))?;
+        let l =
+            skyforge_core::until_visible(ctx, &rid, "after its update", || self.find(ctx, inputs))
+                .await?;
         Ok(self.observed_of(&l))
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {

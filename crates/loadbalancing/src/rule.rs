@@ -147,10 +147,8 @@ impl RuleNode {
         inputs: &Inputs,
         after: &'static str,
     ) -> Result<Observed> {
-        let (r, t) = self
-            .find(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(self.id(), after))?;
+        let (r, t) =
+            skyforge_core::until_visible(ctx, &self.id(), after, || self.find(ctx, inputs)).await?;
         Ok(self.observed_of(ctx.env(), &r, &t))
     }
 }

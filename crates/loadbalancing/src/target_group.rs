@@ -212,10 +212,10 @@ impl TgNode {
         after: &'static str,
     ) -> Result<Observed> {
         let want = self.vpc.resolve(inputs).map(|v| self.name(ctx.env(), &v));
-        let (g, t) = self
-            .find(ctx, want.as_deref())
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(self.id(), after))?;
+        let (g, t) = skyforge_core::until_visible(ctx, &self.id(), after, || {
+            self.find(ctx, want.as_deref())
+        })
+        .await?;
         self.observed_of(ctx, &g, &t).await
     }
 }
@@ -327,10 +327,21 @@ impl Resource for TgNode {
     }
 }
 
-/// Delete target group `arn`; success when it is already gone.
+/// A target group stays "in use" for a moment after the listener or rule using it is deleted.
+const STILL_IN_USE: skyforge_core::NotYet<'static> =
+    skyforge_core::NotYet::codes(&["ResourceInUse"], std::time::Duration::from_secs(5 * 60));
+
+/// Delete target group `arn`; success when it is already gone. Retried while ELB still counts a
+/// deleted listener or rule as using it.
 pub(crate) async fn delete(ctx: &Context, guard: &Guard, arn: &str) -> Result<()> {
-    let req = client(ctx).delete_target_group().target_group_arn(arn);
+    let elb = client(ctx);
     guard
-        .send("DeleteTargetGroup", &["TargetGroupNotFound"], req.send())
+        .send_until(
+            ctx,
+            STILL_IN_USE,
+            "DeleteTargetGroup",
+            &["TargetGroupNotFound"],
+            || elb.delete_target_group().target_group_arn(arn).send(),
+        )
         .await
 }

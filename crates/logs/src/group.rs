@@ -122,7 +122,6 @@ impl Resource for LogGroupNode {
         Ok(Some(o))
     }
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
-        let rid = self.id();
         let logs = client(ctx);
         guard
             .send(
@@ -136,9 +135,7 @@ impl Resource for LogGroupNode {
             )
             .await?;
         self.put_retention(ctx, guard).await?;
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::not_visible(rid, "right after creation"))
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
     }
     async fn update(
         &self,
@@ -148,7 +145,6 @@ impl Resource for LogGroupNode {
         diffs: &[FieldDiff],
         guard: &Guard,
     ) -> Result<Observed> {
-        let rid = self.id();
         if diffs.iter().any(|d| d.field == "retention_days") {
             self.put_retention(ctx, guard).await?;
         }
@@ -177,9 +173,7 @@ impl Resource for LogGroupNode {
                     .await?;
             }
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| crate::not_visible(rid, "after its update"))
+        skyforge_core::observe_again(self, ctx, inputs, "after its update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete(ctx, guard, &observed.physical_id).await

@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 
 mod group;
+#[cfg(test)]
+mod mock_tests;
 
 use async_trait::async_trait;
 use skyforge_core::{
@@ -87,13 +89,6 @@ impl Component for LogGroup {
     }
 }
 
-pub(crate) fn not_visible(resource: ResourceId, after: &str) -> Error {
-    Error::Resource {
-        resource: resource.to_string(),
-        message: format!("not visible {after}"),
-    }
-}
-
 /// List the log groups of `kind` as orphans: those under `prefix(env)` carrying the stack's
 /// ownership tags (every page).
 pub fn register_prefix(stack: &mut Stack, kind: &'static str, prefix: fn(&Environment) -> String) {
@@ -154,3 +149,8 @@ impl OwnedKind for PrefixKind {
         group::delete(ctx, guard, &owned.physical_id).await
     }
 }
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -184,15 +184,14 @@ pub(crate) fn blocked(rid: &ResourceId, physical_id: &str, blockers: &[String]) 
     .into()
 }
 
-/// Observe again after a change; the resource must be visible by now.
+/// Observe again after a change, waiting for the resource to be visible
+/// ([`skyforge_core::observe_again`]).
 pub(crate) async fn reobserve<R: Resource + ?Sized>(
     r: &R,
     ctx: &Context,
     inputs: &Inputs,
 ) -> Result<Observed> {
-    r.observe(ctx, inputs)
-        .await?
-        .ok_or_else(|| crate::Error::NotVisible { resource: r.id() }.into())
+    skyforge_core::observe_again(r, ctx, inputs, "after its change").await
 }
 
 /// Apply a diff whose only updatable field is `tags`.

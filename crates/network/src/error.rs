@@ -26,12 +26,6 @@ pub enum Error {
         /// The copies found.
         physical_ids: Vec<String>,
     },
-    /// A resource just created or changed is not visible to observation.
-    #[error("{resource}: not visible right after the change")]
-    NotVisible {
-        /// The resource.
-        resource: ResourceId,
-    },
 }
 
 impl From<Error> for skyforge_core::Error {

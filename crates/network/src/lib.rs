@@ -68,6 +68,8 @@ mod ec2;
 mod error;
 mod flow_logs;
 mod gateway;
+#[cfg(test)]
+mod mock_tests;
 mod owned;
 mod routing;
 mod rule;
@@ -99,3 +101,8 @@ pub mod kinds {
     pub use crate::subnet::KIND as KIND_SUBNET;
     pub use crate::vpc::{KIND_AZS, KIND_VPC};
 }
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -14,7 +14,7 @@ use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags;
 use skyforge_core::{
     Component, Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId,
-    Observed, Ref, ReplaceOrder, Resource, Result, Stack, Value,
+    Observed, Ref, ReplaceOrder, Resource, ResourceId, Result, Stack, Value,
 };
 use typed_builder::TypedBuilder;
 
@@ -912,36 +912,39 @@ impl Resource for GroupNode {
         ec2::reobserve(self, ctx, inputs).await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
-        let ec2 = ec2::client(ctx);
-        let id = observed.physical_id.clone();
-        let rid = self.id();
-        crate::delete::with_blockers(
-            ctx,
-            guard,
-            crate::delete::Deletion {
-                rid: &rid,
-                physical_id: &id,
-                operation: "DeleteSecurityGroup",
-                gone: &["InvalidGroup.NotFound"],
-            },
-            || {
-                let (ec2, id, rid) = (ec2.clone(), id.clone(), rid.clone());
-                async move {
-                    ec2.delete_security_group()
-                        .group_id(&id)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| Error::aws(&rid, "DeleteSecurityGroup", e))
-                }
-            },
-            || {
-                let (ec2, id, rid) = (ec2.clone(), id.clone(), rid.clone());
-                async move { ec2::interface_blockers(&ec2, &rid, "group-id", &id).await }
-            },
-        )
-        .await
+        delete_group(ctx, guard, &self.id(), &observed.physical_id).await
     }
+}
+
+/// Delete security group `id`, waiting while only interfaces an AWS service manages still use
+/// it (see [`crate::delete`]).
+pub(crate) async fn delete_group(
+    ctx: &Context,
+    guard: &Guard,
+    rid: &ResourceId,
+    id: &str,
+) -> Result<()> {
+    let ec2 = ec2::client(ctx);
+    crate::delete::with_blockers(
+        ctx,
+        guard,
+        crate::delete::Deletion {
+            rid,
+            physical_id: id,
+            operation: "DeleteSecurityGroup",
+            gone: &["InvalidGroup.NotFound"],
+        },
+        || async {
+            ec2.delete_security_group()
+                .group_id(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::aws(rid, "DeleteSecurityGroup", e))
+        },
+        || ec2::interface_blockers(&ec2, rid, "group-id", id),
+    )
+    .await
 }
 
 /// The rules of `group_id` among `all`.

@@ -155,9 +155,7 @@ impl<A: SubnetGroupApi> Resource for SubnetGroupNode<A> {
             .ok_or_else(|| self.not_visible("(its subnets are not known at apply time)"))?;
         let name = A::name(ctx.env(), &self.logical);
         A::create(ctx, guard, &name, ids, &self.desired_tags(ctx.env())).await?;
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| self.not_visible("right after creation"))
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
     }
     async fn update(
         &self,
@@ -179,9 +177,7 @@ impl<A: SubnetGroupApi> Resource for SubnetGroupNode<A> {
                 .unwrap_or_default();
             A::sync_tags(ctx, guard, arn, &self.desired_tags(ctx.env()), observed).await?;
         }
-        self.observe(ctx, inputs)
-            .await?
-            .ok_or_else(|| self.not_visible("after its update"))
+        skyforge_core::observe_again(self, ctx, inputs, "after its update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         A::delete(ctx, guard, &observed.physical_id).await

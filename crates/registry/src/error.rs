@@ -17,14 +17,6 @@ pub enum Error {
         /// Its name.
         repository: String,
     },
-    /// A repository just created or changed is not visible to observation.
-    #[error("{resource}: not visible {after}")]
-    NotVisible {
-        /// The resource.
-        resource: ResourceId,
-        /// After what (`right after creation`).
-        after: &'static str,
-    },
     /// A request could not be built from the spec (an SDK builder refused it).
     #[error("{resource}: {message}")]
     Request {

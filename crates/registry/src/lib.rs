@@ -34,3 +34,8 @@ pub use repository::{
     Encryption, KIND_REPOSITORY, Repository, RepositoryHandle, RepositorySpec,
     RepositorySpecBuilder, valid_repository_name,
 };
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -515,13 +515,7 @@ impl Resource for RepositoryNode {
         if self.spec.policy.is_some() {
             self.put_policy(ctx, guard, &name).await?;
         }
-        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
-            crate::Error::NotVisible {
-                resource: rid.clone(),
-                after: "right after creation",
-            }
-            .into()
-        })
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
     }
     async fn update(
         &self,
@@ -612,13 +606,7 @@ impl Resource for RepositoryNode {
                 other => return Err(Error::not_updatable(&self.id(), other)),
             }
         }
-        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
-            crate::Error::NotVisible {
-                resource: rid.clone(),
-                after: "vanished during update",
-            }
-            .into()
-        })
+        skyforge_core::observe_again(self, ctx, inputs, "vanished during update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_repository(ctx, guard, &self.id(), &observed.physical_id).await

@@ -7,14 +7,6 @@ use skyforge_core::ResourceId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A secret or parameter just created, restored or changed is not visible to observation.
-    #[error("{resource}: not visible {after}")]
-    NotVisible {
-        /// The resource.
-        resource: ResourceId,
-        /// After what (`right after creation`, `after it was restored`).
-        after: &'static str,
-    },
     /// A request could not be built from the spec (an SDK builder refused it).
     #[error("{resource}: {message}")]
     Request {

@@ -68,3 +68,8 @@ pub use secret::{
     SecretValue,
 };
 pub use value::{Generator, SecretString, Source, Template};
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -514,13 +514,7 @@ impl Resource for ParameterNode {
         let r = self.put(ctx, guard, &value, false, &rotation).await;
         // A retried create after a crash: observe decides whose it is.
         skyforge_core::ok_if_aws_code(r, &["ParameterAlreadyExists"])?;
-        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
-            crate::Error::NotVisible {
-                resource: self.id().clone(),
-                after: "right after creation",
-            }
-            .into()
-        })
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
     }
     async fn update(
         &self,
@@ -591,13 +585,7 @@ impl Resource for ParameterNode {
                     .await?;
             }
         }
-        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
-            crate::Error::NotVisible {
-                resource: self.id().clone(),
-                after: "vanished during update",
-            }
-            .into()
-        })
+        skyforge_core::observe_again(self, ctx, inputs, "vanished during update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         delete_parameter(ctx, guard, &self.id(), &observed.physical_id).await

@@ -707,13 +707,8 @@ impl Resource for SecretNode {
                         .map_err(|e| Error::aws(&rid, "RestoreSecret", e))
                 })
                 .await?;
-            let observed = self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
-                crate::Error::NotVisible {
-                    resource: rid.clone(),
-                    after: "after it was restored",
-                }
-                .into()
-            })?;
+            let observed =
+                skyforge_core::observe_again(self, ctx, inputs, "after it was restored").await?;
             let desired = self.desired(ctx.env(), inputs);
             return match self.diff(&desired, &observed) {
                 skyforge_core::Action::Update { diffs }
@@ -751,13 +746,7 @@ impl Resource for SecretNode {
         if self.spec.rotation_schedule.is_some() {
             self.set_rotation(ctx, guard, &name).await?;
         }
-        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
-            crate::Error::NotVisible {
-                resource: rid.clone(),
-                after: "right after creation",
-            }
-            .into()
-        })
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
     }
     async fn update(
         &self,
@@ -798,13 +787,7 @@ impl Resource for SecretNode {
             self.sync_tags(ctx, guard, &id, observed.fields.get("tags"), &rotation)
                 .await?;
         }
-        self.observe(ctx, inputs).await?.ok_or_else(|| -> Error {
-            crate::Error::NotVisible {
-                resource: rid.clone(),
-                after: "vanished during update",
-            }
-            .into()
-        })
+        skyforge_core::observe_again(self, ctx, inputs, "vanished during update").await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let days = i64::from(self.spec.recovery_window_days);

@@ -59,3 +59,8 @@ pub use skyforge_iam as iam;
 /// (feature `compute`).
 #[cfg(feature = "compute")]
 pub use skyforge_compute as compute;
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -73,3 +73,8 @@ pub use session::{Review, plan_and_apply};
 pub use store::{LocalStore, StateStore};
 #[cfg(feature = "s3")]
 pub use store_s3::S3Store;
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

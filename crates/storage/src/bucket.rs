@@ -166,12 +166,13 @@ impl Resource for BucketNode {
                 resource: rid.to_string(),
                 message: "the account is not known at apply time".into(),
             })?;
-        s3::create(self, ctx, guard, &name).await?;
+        s3::create(ctx, guard, &name, self.spec.object_lock).await?;
         let account = inputs.require(&self.account, &rid)?;
         s3::put_settings(self, ctx, guard, &name, &account, inputs, None).await?;
-        s3::observe(self, ctx, &name)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid, "right after creation"))
+        skyforge_core::until_visible(ctx, &rid, "right after creation", || {
+            s3::observe(self, ctx, &name)
+        })
+        .await
     }
     async fn update(
         &self,
@@ -194,9 +195,10 @@ impl Resource for BucketNode {
             Some((observed, diffs)),
         )
         .await?;
-        s3::observe(self, ctx, &name)
-            .await?
-            .ok_or_else(|| crate::Error::not_visible(rid, "after its update"))
+        skyforge_core::until_visible(ctx, &rid, "after its update", || {
+            s3::observe(self, ctx, &name)
+        })
+        .await
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         s3::empty_and_delete(ctx, guard, &self.id(), &observed.physical_id).await

@@ -31,8 +31,9 @@
 mod bucket;
 mod component;
 mod drift;
-mod error;
 mod extras;
+#[cfg(test)]
+mod mock_tests;
 mod owned;
 mod policy;
 mod s3;
@@ -41,10 +42,14 @@ mod validate;
 
 pub use bucket::KIND_BUCKET;
 pub use component::BucketHandle;
-pub use error::Error;
 pub use extras::{AccessLogs, CORS_METHODS, CorsRule};
 pub use owned::register_kinds;
 pub use policy::{Access, grant_statements};
 pub use skyforge_iam::KIND_ACCOUNT;
 pub use spec::{Bucket, BucketSpec, BucketSpecBuilder, Encryption, LifecycleRule, Purpose};
 pub use validate::{STORAGE_CLASSES, valid_name};
+
+/// The README's example, compiled (and run where it needs no AWS account) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -241,17 +241,19 @@ fn lifecycle_view(rules: &[LifecycleRule]) -> Json {
     Json::Array(out)
 }
 
+/// Create bucket `name` (object ownership enforced), retried while S3 still releases the name
+/// of a bucket deleted a moment ago.
 pub(crate) async fn create(
-    node: &BucketNode,
     ctx: &Context,
     guard: &Guard,
     name: &str,
+    object_lock: bool,
 ) -> Result<()> {
     let mut req = client(ctx)
         .create_bucket()
         .bucket(name)
         .object_ownership(ObjectOwnership::BucketOwnerEnforced)
-        .object_lock_enabled_for_bucket(node.spec.object_lock);
+        .object_lock_enabled_for_bucket(object_lock);
     if ctx.region() != "us-east-1" {
         req = req.create_bucket_configuration(
             CreateBucketConfiguration::builder()
@@ -260,9 +262,21 @@ pub(crate) async fn create(
         );
     }
     guard
-        .send("CreateBucket", &["BucketAlreadyOwnedByYou"], req.send())
+        .send_until(
+            ctx,
+            NAME_RELEASING,
+            "CreateBucket",
+            &["BucketAlreadyOwnedByYou"],
+            || req.clone().send(),
+        )
         .await
 }
+
+/// S3 answers `OperationAborted` for a while after a bucket of the same name was deleted.
+const NAME_RELEASING: skyforge_core::NotYet<'static> = skyforge_core::NotYet::codes(
+    &["OperationAborted"],
+    std::time::Duration::from_secs(3 * 60),
+);
 
 /// Put every setting (on creation), or those in `diffs`.
 pub(crate) async fn put_settings(

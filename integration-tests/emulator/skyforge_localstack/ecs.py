@@ -13,6 +13,7 @@ them with time (scaled by the app's latency setting; at scale 0 every step is im
 - DeleteService answers DRAINING; tasks stop, then the service is INACTIVE (and leaves
   ListServices); DeleteCluster is refused while services are ACTIVE or DRAINING.
 """
+
 import math
 import time
 import uuid
@@ -55,7 +56,9 @@ def add_faults(spec: dict) -> None:
                     "app": f.get("app"),
                     "image": f["image"],
                     "stopCode": f.get("stopCode", "TaskFailedToStart"),
-                    "reason": f.get("reason", "CannotPullContainerError: pull image manifest has been retried 5 time(s)"),
+                    "reason": f.get(
+                        "reason", "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+                    ),
                     "exitCode": f.get("exitCode"),
                     "seconds": float(f.get("seconds", 5)),
                     "remaining": int(f.get("count", 1_000_000)),
@@ -227,7 +230,12 @@ def _step(context, svc, now):
             dep = next((d for d in svc["deployments"] if d["id"] == t["deployment"]), None)
             if dep:
                 dep["failedTasks"] += 1
-            svc["events"].insert(0, _event(now, f"(service {svc['name']}) task {t['arn'].rsplit('/', 1)[-1]} stopped: {t['stoppedReason']}"))
+            svc["events"].insert(
+                0,
+                _event(
+                    now, f"(service {svc['name']}) task {t['arn'].rsplit('/', 1)[-1]} stopped: {t['stoppedReason']}"
+                ),
+            )
             changed = True
     if svc["deleted_at"] is not None:
         for t in svc["tasks"]:
@@ -242,7 +250,7 @@ def _step(context, svc, now):
     if len(live) < svc["desired"] and primary["rolloutState"] != "FAILED":
         _launch(context, svc, primary, now)
         return True
-    for extra in live[svc["desired"]:]:
+    for extra in live[svc["desired"] :]:
         _stop(extra, now, "ServiceSchedulerInitiated", "Scaling activity initiated by deployment", _scale(svc))
         changed = True
     running = [t for t in live if _task_status(t, now) == "RUNNING"]
@@ -259,7 +267,10 @@ def _circuit_breaker(svc, primary, now):
         return False
     primary["rolloutState"] = "FAILED"
     primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
-    svc["events"].insert(0, _event(now, f"(service {svc['name']}) (deployment {primary['id']}) deployment failed: tasks failed to start."))
+    svc["events"].insert(
+        0,
+        _event(now, f"(service {svc['name']}) (deployment {primary['id']}) deployment failed: tasks failed to start."),
+    )
     previous = next((d for d in svc["deployments"][1:]), None)
     if cb.get("rollback") and previous:
         for t in _live(svc, primary, now):
@@ -275,7 +286,11 @@ def _finish_rollout(svc, primary, now):
         for t in _live(svc, d, now):
             _stop(t, now, "ServiceSchedulerInitiated", "Task stopped by deployment", _scale(svc))
             changed = True
-    gone = [d for d in svc["deployments"][1:] if all(_task_status(t, now) == "STOPPED" for t in svc["tasks"] if t["deployment"] == d["id"])]
+    gone = [
+        d
+        for d in svc["deployments"][1:]
+        if all(_task_status(t, now) == "STOPPED" for t in svc["tasks"] if t["deployment"] == d["id"])
+    ]
     if gone:
         svc["deployments"] = [d for d in svc["deployments"] if d not in gone]
         changed = True
@@ -306,7 +321,14 @@ def _inject(svc, resp_svc, now):
     for d in svc["deployments"]:
         r, p = _counts([t for t in svc["tasks"] if t["deployment"] == d["id"]], now)
         out = {k: v for k, v in d.items() if k != "failedTasks"}
-        out.update({"desiredCount": svc["desired"] if d["status"] == "PRIMARY" else 0, "runningCount": r, "pendingCount": p, "failedTasks": d["failedTasks"]})
+        out.update(
+            {
+                "desiredCount": svc["desired"] if d["status"] == "PRIMARY" else 0,
+                "runningCount": r,
+                "pendingCount": p,
+                "failedTasks": d["failedTasks"],
+            }
+        )
         out["launchType"] = resp_svc.get("launchType")
         out["networkConfiguration"] = resp_svc.get("networkConfiguration")
         deps.append(out)
@@ -342,7 +364,12 @@ def _config(request, previous=None):
     return cfg
 
 
-_EXTRA_KEYS = ("healthCheckGracePeriodSeconds", "enableExecuteCommand", "capacityProviderStrategy", "enableECSManagedTags")
+_EXTRA_KEYS = (
+    "healthCheckGracePeriodSeconds",
+    "enableExecuteCommand",
+    "capacityProviderStrategy",
+    "enableECSManagedTags",
+)
 
 
 def _extra(request, previous=None):
@@ -358,9 +385,16 @@ def create_service(context, request):
     cluster = (request.get("cluster") or "default").split("/")[-1]
     with state.LOCK:
         for svc in _SVC.values():
-            if svc["cluster"] == cluster and svc["name"] == name and not svc.get("inactive") and svc["account"] == context.account_id:
+            if (
+                svc["cluster"] == cluster
+                and svc["name"] == name
+                and not svc.get("inactive")
+                and svc["account"] == context.account_id
+            ):
                 if svc["deleted_at"] is not None:
-                    raise CommonServiceException("InvalidParameterException", "Creation of service was not idempotent.", 400)
+                    raise CommonServiceException(
+                        "InvalidParameterException", "Creation of service was not idempotent.", 400
+                    )
     resp = call_moto(context)
     out = resp.get("service") or {}
     awsvpc = (request.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
@@ -407,7 +441,12 @@ def update_service(context, request):
         awsvpc = (request.get("networkConfiguration") or {}).get("awsvpcConfiguration")
         td = request.get("taskDefinition")
         current = svc["deployments"][0]["taskDefinition"]
-        if td and _backend(context).describe_task_definition(td).arn != current or request.get("forceNewDeployment") or awsvpc:
+        if (
+            td
+            and _backend(context).describe_task_definition(td).arn != current
+            or request.get("forceNewDeployment")
+            or awsvpc
+        ):
             if awsvpc:
                 svc["subnets"] = list(awsvpc.get("subnets") or svc["subnets"])
                 svc["groups"] = list(awsvpc.get("securityGroups") or svc["groups"])
@@ -421,7 +460,9 @@ def update_service(context, request):
 def _find(context, cluster, service):
     cluster = (cluster or "default").split("/")[-1]
     name = (service or "").split("/")[-1]
-    live = [s for s in _SVC.values() if s["cluster"] == cluster and s["name"] == name and s["account"] == context.account_id]
+    live = [
+        s for s in _SVC.values() if s["cluster"] == cluster and s["name"] == name and s["account"] == context.account_id
+    ]
     return live[-1] if live else None
 
 
@@ -442,7 +483,9 @@ def delete_service(context, request):
     with state.LOCK:
         svc = _find(context, request.get("cluster"), request.get("service"))
         if svc is not None and svc["desired"] > 0 and not request.get("force"):
-            raise CommonServiceException("InvalidParameterException", "The service cannot be stopped while it is scaled above 0.", 400)
+            raise CommonServiceException(
+                "InvalidParameterException", "The service cannot be stopped while it is scaled above 0.", 400
+            )
     resp = call_moto(context)
     out = resp.get("service") or {}
     now = state.now()
@@ -478,7 +521,9 @@ def delete_cluster(context, request):
                 continue
             _reconcile(context, svc, now)
             if _status(svc, now) != "INACTIVE":
-                raise CommonServiceException("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.", 400)
+                raise CommonServiceException(
+                    "ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.", 400
+                )
     return call_moto(context)
 
 
@@ -495,12 +540,24 @@ def task_view(context, owner, t, now):
         "desiredStatus": "STOPPED" if t["stop_at"] is not None else "RUNNING",
         "launchType": "FARGATE",
         "containers": [
-            {"name": name, "image": img, "lastStatus": status if status in ("RUNNING", "STOPPED") else "PENDING",
-             **({"exitCode": t["exitCode"]} if status == "STOPPED" and t["exitCode"] is not None else {})}
+            {
+                "name": name,
+                "image": img,
+                "lastStatus": status if status in ("RUNNING", "STOPPED") else "PENDING",
+                **({"exitCode": t["exitCode"]} if status == "STOPPED" and t["exitCode"] is not None else {}),
+            }
             for name, img in t["containers"]
         ],
-        "attachments": [{"type": "ElasticNetworkInterface", "status": "ATTACHED" if t["eni"] else "DELETED",
-                         "details": [{"name": "subnetId", "value": t["subnet"]}, {"name": "networkInterfaceId", "value": t["eni"] or ""}]}],
+        "attachments": [
+            {
+                "type": "ElasticNetworkInterface",
+                "status": "ATTACHED" if t["eni"] else "DELETED",
+                "details": [
+                    {"name": "subnetId", "value": t["subnet"]},
+                    {"name": "networkInterfaceId", "value": t["eni"] or ""},
+                ],
+            }
+        ],
     }
     if status == "STOPPED" or t["stop_at"] is not None and now >= t["stop_at"]:
         out["stopCode"] = t["stopCode"]
@@ -515,7 +572,12 @@ def _service_tasks(context, cluster):
     from . import ecs_runtask
 
     cluster = (cluster or "default").split("/")[-1]
-    mine = [(s, t) for s in _SVC.values() if s["cluster"] == cluster and s["account"] == context.account_id for t in s["tasks"]]
+    mine = [
+        (s, t)
+        for s in _SVC.values()
+        if s["cluster"] == cluster and s["account"] == context.account_id
+        for t in s["tasks"]
+    ]
     return mine + ecs_runtask.tasks_of(context, cluster)
 
 

@@ -8,6 +8,7 @@ fault (`ecs-task-faults` with `"kind": "run-task"`) gives another exit code, sto
 reason, and log lines. Log lines are written to the container's awslogs group and stream
 (`<prefix>/<container>/<task id>`) when the task is started, as the application would write them.
 """
+
 import time
 import uuid
 
@@ -59,7 +60,11 @@ def _one(context, request, td, cluster, now, scale, app):
     awsvpc = (request.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
     subnets = awsvpc.get("subnets") or []
     if not subnets:
-        raise CommonServiceException("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.", 400)
+        raise CommonServiceException(
+            "InvalidParameterException",
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            400,
+        )
     tid = uuid.uuid4().hex
     start = ecs.START_SECONDS * scale
     task = {
@@ -81,16 +86,32 @@ def _one(context, request, td, cluster, now, scale, app):
         "counted": True,
     }
     if task["eni"] is None:
-        raise CommonServiceException("InvalidParameterException", f"Error retrieving subnet information for [{subnets[0]}]", 400)
+        raise CommonServiceException(
+            "InvalidParameterException", f"Error retrieving subnet information for [{subnets[0]}]", 400
+        )
     if fault:
         if fault["stopCode"] == "TaskFailedToStart":
             task["running_at"] = None
-        ecs._stop(task, now + start + fault["seconds"] * scale, fault["stopCode"], fault["reason"], scale, fault["exitCode"])
+        ecs._stop(
+            task, now + start + fault["seconds"] * scale, fault["stopCode"], fault["reason"], scale, fault["exitCode"]
+        )
         lines = fault["logs"]
     else:
-        ecs._stop(task, now + start + RUN_SECONDS * scale, "EssentialContainerExited", "Essential container in task exited", scale, 0)
+        ecs._stop(
+            task,
+            now + start + RUN_SECONDS * scale,
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            scale,
+            0,
+        )
         lines = DEFAULT_LOGS
-    owner = {"account": context.account_id, "cluster": cluster, "group": request.get("group") or f"family:{td.family}", "family": td.family}
+    owner = {
+        "account": context.account_id,
+        "cluster": cluster,
+        "group": request.get("group") or f"family:{td.family}",
+        "family": td.family,
+    }
     return owner, task, lines
 
 
@@ -98,8 +119,8 @@ def run_task(context, request):
     cluster = (request.get("cluster") or "default").split("/")[-1]
     try:
         td = ecs._backend(context).describe_task_definition(request.get("taskDefinition"))
-    except Exception:
-        raise CommonServiceException("InvalidParameterException", "TaskDefinition not found.", 400)
+    except Exception as e:
+        raise CommonServiceException("InvalidParameterException", "TaskDefinition not found.", 400) from e
     if cluster not in ecs._backend(context).clusters:
         raise CommonServiceException("ClusterNotFoundException", "Cluster not found.", 400)
     app = state.app_of(context.request.headers)
@@ -134,7 +155,14 @@ def stop_task(context, request):
         if task["stop_at"] is None or task["stop_at"] > now:
             task["stop_at"] = None
             task["stopped_at"] = None
-            ecs._stop(task, now, "UserInitiated", request.get("reason") or "Task stopped by user", owner.get("scale", state.scale_for(state.app_of(context.request.headers))), None)
+            ecs._stop(
+                task,
+                now,
+                "UserInitiated",
+                request.get("reason") or "Task stopped by user",
+                owner.get("scale", state.scale_for(state.app_of(context.request.headers))),
+                None,
+            )
         return {"task": ecs.task_view(context, owner, task, now)}
 
 

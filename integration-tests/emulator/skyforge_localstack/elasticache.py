@@ -11,6 +11,7 @@
 - AddTagsToResource / RemoveTagsFromResource (not in moto) and ListTagsForResource for every
   kind; ModifyCacheSubnetGroup (not in moto); a subnet group in use cannot be deleted.
 """
+
 import copy
 
 from localstack.aws.api import CommonServiceException, ServiceException
@@ -70,7 +71,10 @@ def _check_token(token, transit):
         _fail("InvalidParameterValue", "The AUTH token is only supported when encryption-in-transit is enabled.")
     ok = 16 <= len(token) <= 128 and all(c.isalnum() or c in TOKEN_SPECIALS for c in token)
     if not ok:
-        _fail("InvalidParameterValue", "The AUTH token must be 16 to 128 printable characters; the only special characters allowed are !&#$^<>-.")
+        _fail(
+            "InvalidParameterValue",
+            "The AUTH token must be 16 to 128 printable characters; the only special characters allowed are !&#$^<>-.",
+        )
 
 
 def _check_node_type(node_type):
@@ -87,7 +91,9 @@ def _check_parameter_group(context, name, engine, version):
         _fail("CacheParameterGroupNotFound", f"CacheParameterGroup {name} not found.", 404)
     want = family_of(engine, version)
     if group["family"] != want:
-        _fail("InvalidParameterCombination", f"Expected a parameter group of family {want} but found {group['family']}.")
+        _fail(
+            "InvalidParameterCombination", f"Expected a parameter group of family {want} but found {group['family']}."
+        )
 
 
 def _domain(rg):
@@ -98,21 +104,40 @@ def _cluster_member(context, rg, cid, az, template):
     from moto.elasticache.models import CacheCluster
 
     c = CacheCluster(
-        account_id=context.account_id, region_name=context.region, cache_cluster_id=cid,
-        replication_group_id=rg.replication_group_id, az_mode="single-az",
-        preferred_availability_zone=az, num_cache_nodes=1,
-        cache_node_type=template["node_type"], engine=rg.engine,
+        account_id=context.account_id,
+        region_name=context.region,
+        cache_cluster_id=cid,
+        replication_group_id=rg.replication_group_id,
+        az_mode="single-az",
+        preferred_availability_zone=az,
+        num_cache_nodes=1,
+        cache_node_type=template["node_type"],
+        engine=rg.engine,
         engine_version=template["engine_version"],
         cache_parameter_group_name=template["parameter_group"],
-        cache_subnet_group_name=template["subnet_group"], transit_encryption_enabled=rg.transit_encryption_enabled,
-        network_type="ipv4", ip_discovery="ipv4", snapshot_name=None,
-        preferred_maintenance_window=template["maintenance_window"], port=rg.port,
-        notification_topic_arn=None, auto_minor_version_upgrade=rg.auto_minor_version_upgrade,
-        snapshot_retention_limit=rg.snapshot_retention_limit, snapshot_window=rg.snapshot_window,
-        auth_token=None, outpost_mode=None, preferred_outpost_arn=None, preferred_availability_zones=None,
-        cache_security_group_names=None, security_group_ids=template["security_groups"], tags=[],
-        snapshot_arns=None, preferred_outpost_arns=None, log_delivery_configurations=[],
-        cache_node_ids_to_remove=None, cache_node_ids_to_reboot=None,
+        cache_subnet_group_name=template["subnet_group"],
+        transit_encryption_enabled=rg.transit_encryption_enabled,
+        network_type="ipv4",
+        ip_discovery="ipv4",
+        snapshot_name=None,
+        preferred_maintenance_window=template["maintenance_window"],
+        port=rg.port,
+        notification_topic_arn=None,
+        auto_minor_version_upgrade=rg.auto_minor_version_upgrade,
+        snapshot_retention_limit=rg.snapshot_retention_limit,
+        snapshot_window=rg.snapshot_window,
+        auth_token=None,
+        outpost_mode=None,
+        preferred_outpost_arn=None,
+        preferred_availability_zones=None,
+        cache_security_group_names=None,
+        security_group_ids=template["security_groups"],
+        tags=[],
+        snapshot_arns=None,
+        preferred_outpost_arns=None,
+        log_delivery_configurations=[],
+        cache_node_ids_to_remove=None,
+        cache_node_ids_to_reboot=None,
     )
     c.auth_token_enabled = rg.auth_token_enabled
     return c
@@ -185,7 +210,9 @@ def create(context, request, check_subnets_sgs):
     nodes = int(request.get("ReplicasPerNodeGroup") or 0) + 1 if enabled else int(request.get("NumCacheClusters") or 1)
     failover = bool(request.get("AutomaticFailoverEnabled"))
     if enabled and not failover:
-        _fail("InvalidParameterCombination", "Redis with cluster mode enabled requires automatic failover to be enabled.")
+        _fail(
+            "InvalidParameterCombination", "Redis with cluster mode enabled requires automatic failover to be enabled."
+        )
     _check_cluster_parameter(context, request.get("CacheParameterGroupName"), enabled)
     transit = bool(request.get("TransitEncryptionEnabled"))
     _check_token(request.get("AuthToken"), transit)
@@ -206,12 +233,21 @@ def create(context, request, check_subnets_sgs):
     rg.engine_version = request.get("EngineVersion") or "7.1"
     rg.cluster_mode = "enabled" if enabled else "disabled"
     rg.cluster_enabled = enabled
-    _set_members(context, rg, shards, nodes, {
-        "node_type": rg.cache_node_type, "engine_version": rg.engine_version,
-        "parameter_group": request.get("CacheParameterGroupName") or f"default.{family_of(engine, rg.engine_version)}",
-        "subnet_group": subnet_group, "maintenance_window": (request.get("PreferredMaintenanceWindow") or "sun:05:00-sun:06:00").lower(),
-        "security_groups": request.get("SecurityGroupIds") or [],
-    })
+    _set_members(
+        context,
+        rg,
+        shards,
+        nodes,
+        {
+            "node_type": rg.cache_node_type,
+            "engine_version": rg.engine_version,
+            "parameter_group": request.get("CacheParameterGroupName")
+            or f"default.{family_of(engine, rg.engine_version)}",
+            "subnet_group": subnet_group,
+            "maintenance_window": (request.get("PreferredMaintenanceWindow") or "sun:05:00-sun:06:00").lower(),
+            "security_groups": request.get("SecurityGroupIds") or [],
+        },
+    )
     latency.born(KIND, rid, _app(context))
     item = resp.get("ReplicationGroup") or {}
     item["Status"] = "creating"
@@ -229,11 +265,18 @@ def _check_cluster_parameter(context, name, enabled):
         return
     if name.startswith("default."):
         if enabled != name.endswith(".cluster.on"):
-            _fail("InvalidParameterCombination", f"Cluster mode {'enabled' if enabled else 'disabled'} does not match parameter group {name}.")
+            _fail(
+                "InvalidParameterCombination",
+                f"Cluster mode {'enabled' if enabled else 'disabled'} does not match parameter group {name}.",
+            )
         return
     group = _PARAM_GROUPS.get(_key(context, name))
     if group is not None and (group["values"].get("cluster-enabled") == "yes") != enabled:
-        _fail("InvalidParameterCombination", f"Cluster mode {'enabled' if enabled else 'disabled'} needs a parameter group with cluster-enabled {'yes' if enabled else 'no'} ({name}).")
+        _fail(
+            "InvalidParameterCombination",
+            f"Cluster mode {'enabled' if enabled else 'disabled'} needs a parameter group "
+            f"with cluster-enabled {'yes' if enabled else 'no'} ({name}).",
+        )
 
 
 def describe(context, request):
@@ -286,8 +329,12 @@ def delete(context, request):
     snap["Status"] = "deleting"
     snap["_SubnetGroup"] = subnet
     if snap_id:
-        _SNAPSHOTS[_key(context, snap_id)] = {"SnapshotName": snap_id, "ReplicationGroupId": rid,
-                                             "SnapshotStatus": "available", "SnapshotSource": "manual"}
+        _SNAPSHOTS[_key(context, snap_id)] = {
+            "SnapshotName": snap_id,
+            "ReplicationGroupId": rid,
+            "SnapshotStatus": "available",
+            "SnapshotSource": "manual",
+        }
     if not latency.dying(KIND, rid, _app(context), snap):
         backend.replication_groups.pop(rid, None)
     return resp
@@ -336,7 +383,9 @@ def _apply_engine(context, rg, request):
 def _check_modify(context, rg, request):
     phase = _busy(rg.replication_group_id)
     if phase:
-        _fail("InvalidReplicationGroupState", f"Replication group must be in available state to modify (it is {phase}).")
+        _fail(
+            "InvalidReplicationGroupState", f"Replication group must be in available state to modify (it is {phase})."
+        )
     if "AuthToken" in request:
         _check_token(request["AuthToken"], rg.transit_encryption_enabled)
         strategy = request.get("AuthTokenUpdateStrategy")
@@ -346,14 +395,18 @@ def _check_modify(context, rg, request):
         _check_node_type(request["CacheNodeType"])
     failover = request.get("AutomaticFailoverEnabled", rg.automatic_failover == "enabled")
     if rg.cluster_mode == "enabled" and not failover:
-        _fail("InvalidParameterCombination", "Redis with cluster mode enabled requires automatic failover to be enabled.")
+        _fail(
+            "InvalidParameterCombination", "Redis with cluster mode enabled requires automatic failover to be enabled."
+        )
     if failover and len(rg.member_clusters) < 2 and rg.cluster_mode != "enabled":
         _fail("InvalidParameterCombination", "Automatic failover requires at least 1 replica.")
     multi_az = request.get("MultiAZEnabled", rg.multi_az == "enabled")
     if multi_az and not failover:
         _fail("InvalidParameterCombination", "Multi-AZ requires automatic failover to be enabled.")
     if "CacheParameterGroupName" in request and "EngineVersion" not in request:
-        _check_parameter_group(context, request["CacheParameterGroupName"], rg.engine, _template(context, rg)["engine_version"])
+        _check_parameter_group(
+            context, request["CacheParameterGroupName"], rg.engine, _template(context, rg)["engine_version"]
+        )
     _apply_engine(context, rg, request)
 
 
@@ -374,7 +427,11 @@ def modify(context, request, check_sgs):
     now = bool(request.get("ApplyImmediately"))
     deferred = {}
     for key, attr in (("CacheNodeType", "cache_node_type"), ("EngineVersion", "engine_version")):
-        if key in request and request[key] != _template(context, rg)[{"CacheNodeType": "node_type", "EngineVersion": "engine_version"}[key]]:
+        if (
+            key in request
+            and request[key]
+            != _template(context, rg)[{"CacheNodeType": "node_type", "EngineVersion": "engine_version"}[key]]
+        ):
             if now:
                 if key == "CacheNodeType":
                     rg.cache_node_type = request[key]
@@ -393,7 +450,9 @@ def modify(context, request, check_sgs):
         "PreferredMaintenanceWindow": lambda v: _set_on_members(context, rg, "preferred_maintenance_window", v.lower()),
         "SecurityGroupIds": lambda v: _set_on_members(context, rg, "security_group_ids", list(v)),
         "CacheParameterGroupName": lambda v: _set_on_members(context, rg, "cache_parameter_group_name", v),
-        "LogDeliveryConfigurations": lambda v: setattr(rg, "log_delivery_configurations", rg._get_log_delivery_configurations(v)),
+        "LogDeliveryConfigurations": lambda v: setattr(
+            rg, "log_delivery_configurations", rg._get_log_delivery_configurations(v)
+        ),
     }
     for key, put in simple.items():
         if key in request:
@@ -404,8 +463,14 @@ def modify(context, request, check_sgs):
     if now and any(k in request for k in ("CacheNodeType", "EngineVersion", "AuthToken")):
         latency.born("replication-group-modify", rid, _app(context))
     status = "modifying" if _busy(rid) else "available"
-    return {"ReplicationGroup": {"ReplicationGroupId": rid, "Status": status, "CacheNodeType": rg.cache_node_type,
-                                 "MemberClusters": list(rg.member_clusters)}}
+    return {
+        "ReplicationGroup": {
+            "ReplicationGroupId": rid,
+            "Status": status,
+            "CacheNodeType": rg.cache_node_type,
+            "MemberClusters": list(rg.member_clusters),
+        }
+    }
 
 
 def _replicas(context, request, grow):
@@ -415,20 +480,30 @@ def _replicas(context, request, grow):
         _fail("ReplicationGroupNotFoundFault", f"Replication group {rid} not found.", 404)
     phase = _busy(rid)
     if phase:
-        _fail("InvalidReplicationGroupState", f"Replication group must be in available state to modify (it is {phase}).")
+        _fail(
+            "InvalidReplicationGroupState", f"Replication group must be in available state to modify (it is {phase})."
+        )
     if not request.get("ApplyImmediately"):
         _fail("InvalidParameterValue", "ApplyImmediately must be true for a replica count change.")
     count = int(request.get("NewReplicaCount", -1))
     shards, per_shard = _shape(rg)
     now = per_shard - 1
     if (grow and count <= now) or (not grow and count >= now) or not 0 <= count <= 5:
-        _fail("InvalidParameterValue", f"NewReplicaCount {count} must be {'above' if grow else 'below'} the current {now} and within 0-5.")
+        _fail(
+            "InvalidParameterValue",
+            f"NewReplicaCount {count} must be {'above' if grow else 'below'} the current {now} and within 0-5.",
+        )
     if count < 1 and rg.automatic_failover == "enabled" and rg.cluster_mode != "enabled":
         _fail("InvalidParameterCombination", "Cannot have less than 1 replica with automatic failover enabled.")
     _set_members(context, rg, shards, count + 1, _template(context, rg))
     latency.born("replication-group-modify", rid, _app(context))
-    return {"ReplicationGroup": {"ReplicationGroupId": rid, "Status": "modifying" if _busy(rid) else "available",
-                                 "MemberClusters": list(rg.member_clusters)}}
+    return {
+        "ReplicationGroup": {
+            "ReplicationGroupId": rid,
+            "Status": "modifying" if _busy(rid) else "available",
+            "MemberClusters": list(rg.member_clusters),
+        }
+    }
 
 
 def increase_replicas(context, request):
@@ -447,8 +522,13 @@ def _group_arn(context, name):
 
 
 def _group_out(context, name, g):
-    return {"CacheParameterGroupName": name, "CacheParameterGroupFamily": g["family"],
-            "Description": g["description"], "IsGlobal": False, "ARN": _group_arn(context, name)}
+    return {
+        "CacheParameterGroupName": name,
+        "CacheParameterGroupFamily": g["family"],
+        "Description": g["description"],
+        "IsGlobal": False,
+        "ARN": _group_arn(context, name),
+    }
 
 
 def create_parameter_group(context, request):
@@ -489,18 +569,27 @@ def describe_parameters(context, request):
     g = _PARAM_GROUPS.get(_key(context, name))
     if g is None:
         _fail("CacheParameterGroupNotFound", f"CacheParameterGroup {name} not found.", 404)
-    return {"Parameters": [{"ParameterName": k, "ParameterValue": v, "Source": "user", "IsModifiable": True}
-                           for k, v in sorted(g["values"].items())]}
+    return {
+        "Parameters": [
+            {"ParameterName": k, "ParameterValue": v, "Source": "user", "IsModifiable": True}
+            for k, v in sorted(g["values"].items())
+        ]
+    }
 
 
 def delete_parameter_group(context, request):
     name = request.get("CacheParameterGroupName")
     if _key(context, name) not in _PARAM_GROUPS:
         _fail("CacheParameterGroupNotFound", f"CacheParameterGroup {name} not found.", 404)
-    users = [c.cache_cluster_id for c in _backend(context).cache_clusters.values()
-             if c.cache_parameter_group_name == name]
+    users = [
+        c.cache_cluster_id for c in _backend(context).cache_clusters.values() if c.cache_parameter_group_name == name
+    ]
     if users:
-        _fail("InvalidCacheParameterGroupState", f"One or more cache clusters are still members of this parameter group {name}, so the group cannot be deleted.")
+        _fail(
+            "InvalidCacheParameterGroupState",
+            f"One or more cache clusters are still members of this parameter group {name}, "
+            "so the group cannot be deleted.",
+        )
     del _PARAM_GROUPS[_key(context, name)]
     _TAGS.pop(_key(context, _group_arn(context, name)), None)
     return {}
@@ -513,8 +602,12 @@ def _tag_list(context, arn):
     """The live tag list of `arn` (moto's objects, or the harness's store)."""
     backend = _backend(context)
     kind, name = arn.split(":")[-2], arn.split(":")[-1]
-    holders = {"cluster": backend.cache_clusters, "subnetgroup": backend.cache_subnet_groups,
-               "replicationgroup": backend.replication_groups, "user": backend.users}
+    holders = {
+        "cluster": backend.cache_clusters,
+        "subnetgroup": backend.cache_subnet_groups,
+        "replicationgroup": backend.replication_groups,
+        "user": backend.users,
+    }
     missing = {
         "cluster": "CacheClusterNotFound",
         "subnetgroup": "CacheSubnetGroupNotFoundFault",
@@ -529,8 +622,7 @@ def _tag_list(context, arn):
             _fail(missing[kind], f"{arn} not found.", 404)
         # moto keeps tags as it parsed them ({"key", "value"}); keep one spelling.
         obj.tags = [
-            {"Key": t.get("Key", t.get("key")), "Value": t.get("Value", t.get("value", ""))}
-            for t in (obj.tags or [])
+            {"Key": t.get("Key", t.get("key")), "Value": t.get("Value", t.get("value", ""))} for t in (obj.tags or [])
         ]
         return obj.tags
     if (context.account_id, context.region, arn) in _TAGS:
@@ -574,8 +666,11 @@ def modify_subnet_group(context, request, check_subnets):
         ec2 = ec2_backends[context.account_id][context.region]
         g.subnet_ids = list(request["SubnetIds"])
         g.subnets = [
-            {"subnet_identifier": sn.id, "subnet_availability_zone": sn.availability_zone,
-             "supported_network_types": ["ipv4"]}
+            {
+                "subnet_identifier": sn.id,
+                "subnet_availability_zone": sn.availability_zone,
+                "supported_network_types": ["ipv4"],
+            }
             for sn in ec2.describe_subnets(subnet_ids=g.subnet_ids)
         ]
     return {"CacheSubnetGroup": {"CacheSubnetGroupName": name, "ARN": g.arn}}
@@ -610,7 +705,9 @@ def reshard(context, request):
         _fail("InvalidParameterValue", "Resharding needs a replication group with cluster mode enabled.")
     phase = _busy(rid)
     if phase:
-        _fail("InvalidReplicationGroupState", f"Replication group must be in available state to modify (it is {phase}).")
+        _fail(
+            "InvalidReplicationGroupState", f"Replication group must be in available state to modify (it is {phase})."
+        )
     if not request.get("ApplyImmediately"):
         _fail("InvalidParameterValue", "ApplyImmediately must be true for a shard configuration change.")
     count = int(request.get("NodeGroupCount", 0))
@@ -618,7 +715,10 @@ def reshard(context, request):
     if count < 1 or count > 500 or count == shards:
         _fail("InvalidParameterValue", f"NodeGroupCount {count} must differ from {shards} and be 1 to 500.")
     if count < shards and not (request.get("NodeGroupsToRemove") or request.get("NodeGroupsToRetain")):
-        _fail("InvalidParameterValue", "NodeGroupsToRemove or NodeGroupsToRetain is required when reducing the number of shards.")
+        _fail(
+            "InvalidParameterValue",
+            "NodeGroupsToRemove or NodeGroupsToRetain is required when reducing the number of shards.",
+        )
     _set_members(context, rg, count, per_shard, _template(context, rg))
     latency.born("replication-group-modify", rid, _app(context))
     return {"ReplicationGroup": {"ReplicationGroupId": rid, "Status": "modifying" if _busy(rid) else "available"}}

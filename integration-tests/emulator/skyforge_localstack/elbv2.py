@@ -7,6 +7,7 @@
   values are checked; a load balancer with deletion protection cannot be deleted.
 - CreateListener: HTTPS needs a certificate.
 """
+
 from localstack.aws.api import CommonServiceException
 from localstack.services.moto import call_moto
 
@@ -71,7 +72,10 @@ def modify_attributes(context, request):
 def delete_load_balancer(context, request):
     lb = _backend(context).load_balancers.get(request.get("LoadBalancerArn"))
     if lb is not None and lb.attrs.get("deletion_protection.enabled") == "true":
-        _fail("OperationNotPermitted", f"Load balancer '{lb.arn}' cannot be deleted because deletion protection is enabled")
+        _fail(
+            "OperationNotPermitted",
+            f"Load balancer '{lb.arn}' cannot be deleted because deletion protection is enabled",
+        )
     return call_moto(context)
 
 

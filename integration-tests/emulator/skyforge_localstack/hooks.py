@@ -1,5 +1,6 @@
 """on_infra_start hook: request accounting and fault injection in the handler chain, and the
 control API under /_localstack/skyforge/."""
+
 import json
 
 from localstack.runtime import hooks
@@ -18,7 +19,9 @@ def _handler(chain, context, response):
     fault = state.take_fault(app, service, op)
     if fault:
         code, status = fault
-        raise CommonServiceException(code, f"skyforge harness: injected {code}", status_code=status, sender_fault=status < 500)
+        raise CommonServiceException(
+            code, f"skyforge harness: injected {code}", status_code=status, sender_fault=status < 500
+        )
 
 
 class _Calls:

@@ -1,5 +1,6 @@
 """Modeled AWS latencies: created and deleted resources pass through AWS's intermediate states
 for scaled-down durations. Durations (seconds at scale 1.0) are documented in docs/testing.md."""
+
 from . import state
 
 # kind -> list of (state, seconds) phases before the final state.

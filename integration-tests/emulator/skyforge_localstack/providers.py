@@ -1,6 +1,7 @@
 """Service providers: moto-backed ECS, ECR, RDS, ElastiCache, ELBv2, Application Auto Scaling,
 Cloud Map and DynamoDB, plus an EC2 provider that wraps LocalStack's own. All share LocalStack's
 in-process moto backends, so they validate against the same EC2 state."""
+
 import copy
 import threading
 
@@ -10,10 +11,10 @@ from localstack.aws.spec import load_service
 from localstack.services.moto import MotoFallbackDispatcher, call_moto
 from localstack.services.plugins import Service, aws_provider
 
-from . import latency, state
 from . import ecs as ecs_model
 from . import elasticache as ec_model
 from . import elbv2 as elb_model
+from . import latency, state
 from . import rds as rds_model
 
 
@@ -43,8 +44,8 @@ def _check_subnets(context, subnet_ids, code, status=400):
     for sid in subnet_ids or []:
         try:
             backend.get_subnet(sid)
-        except Exception:
-            raise CommonServiceException(code, f"The subnet ID '{sid}' is not valid", status)
+        except Exception as e:
+            raise CommonServiceException(code, f"The subnet ID '{sid}' is not valid", status) from e
 
 
 def _check_security_groups(context, group_ids, code, status=400):
@@ -107,13 +108,13 @@ def _ec_delete_subnet_group(context, request):
     name = request.get("CacheSubnetGroupName")
     backend = _ec_backend(context)
     if name not in backend.cache_subnet_groups:
-        raise CommonServiceException(
-            "CacheSubnetGroupNotFoundFault", f"Cache subnet group {name} not found.", 404
-        )
+        raise CommonServiceException("CacheSubnetGroupNotFoundFault", f"Cache subnet group {name} not found.", 404)
     users = ec_model.subnet_group_users(context, name)
     if users:
         raise CommonServiceException(
-            "CacheSubnetGroupInUse", f"Cache subnet group {name} is currently in use by a cache cluster ({users[0]}).", 400
+            "CacheSubnetGroupInUse",
+            f"Cache subnet group {name} is currently in use by a cache cluster ({users[0]}).",
+            400,
         )
     del backend.cache_subnet_groups[name]
     return {}
@@ -167,7 +168,9 @@ def _ec_lifecycle(kind, id_key, list_key, item_key, status_key, store):
 
 @aws_provider(api="elasticache", name="default")
 def elasticache():
-    cc = _ec_lifecycle("cache-cluster", "CacheClusterId", "CacheClusters", "CacheCluster", "CacheClusterStatus", "cache_clusters")
+    cc = _ec_lifecycle(
+        "cache-cluster", "CacheClusterId", "CacheClusters", "CacheCluster", "CacheClusterStatus", "cache_clusters"
+    )
     return _service(
         "elasticache",
         {
@@ -327,14 +330,24 @@ def _tt_alarms(context, names, request):
     metric = (cfg.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
     namespace, name = _ECS_METRICS.get(metric, ("AWS/ECS", "CPUUtilization"))
     parts = (request.get("ResourceId") or "").split("/")
-    dims = [{"Name": "ClusterName", "Value": parts[1]}, {"Name": "ServiceName", "Value": parts[-1]}] if len(parts) == 3 else []
+    dims = (
+        [{"Name": "ClusterName", "Value": parts[1]}, {"Name": "ServiceName", "Value": parts[-1]}]
+        if len(parts) == 3
+        else []
+    )
     target = float(cfg.get("TargetValue") or 0)
     cw = _cloudwatch(context)
     for n in names:
         high = "AlarmHigh" in n
         cw.put_metric_alarm(
-            AlarmName=n, Namespace=namespace, MetricName=name, Dimensions=dims, Statistic="Average",
-            Period=60, EvaluationPeriods=3 if high else 15, Threshold=target if high else target * 0.9,
+            AlarmName=n,
+            Namespace=namespace,
+            MetricName=name,
+            Dimensions=dims,
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=3 if high else 15,
+            Threshold=target if high else target * 0.9,
             ComparisonOperator="GreaterThanThreshold" if high else "LessThanThreshold",
         )
 
@@ -346,16 +359,21 @@ def _aas_put_policy(context, request):
         if key not in _AAS_ARNS:
             raise CommonServiceException(
                 "ObjectNotFoundException",
-                f"No scalable target registered for service namespace: {key[0]}, resource ID: {key[1]}, scalable dimension: {key[2]}",
+                f"No scalable target registered for service namespace: {key[0]}, "
+                f"resource ID: {key[1]}, scalable dimension: {key[2]}",
                 400,
             )
     cfg = request.get("TargetTrackingScalingPolicyConfiguration") or {}
     spec = cfg.get("PredefinedMetricSpecification") or {}
     metric = spec.get("PredefinedMetricType")
     if key[0] == "ecs" and metric and metric not in _ECS_METRICS:
-        raise CommonServiceException("ValidationException", f"Unsupported metric type {metric} for service namespace ecs", 400)
+        raise CommonServiceException(
+            "ValidationException", f"Unsupported metric type {metric} for service namespace ecs", 400
+        )
     if metric == "ALBRequestCountPerTarget" and not spec.get("ResourceLabel"):
-        raise CommonServiceException("ValidationException", "ResourceLabel is required for ALBRequestCountPerTarget", 400)
+        raise CommonServiceException(
+            "ValidationException", "ResourceLabel is required for ALBRequestCountPerTarget", 400
+        )
     resp = call_moto(context)
     names = [a.get("AlarmName") for a in resp.get("Alarms", []) if a.get("AlarmName")]
     with state.LOCK:
@@ -618,16 +636,13 @@ def ec2():
         for e in backend.enis.values():
             ids = {getattr(g, "id", g) for g in e.group_set}
             if gid in ids:
-                raise CommonServiceException(
-                    "DependencyViolation", "resource %s has a dependent object" % gid, 400
-                )
+                raise CommonServiceException("DependencyViolation", f"resource {gid} has a dependent object", 400)
         # AWS also refuses while a rule of another group references this one; moto deletes it.
         referencing = _groups_referencing(backend, gid)
         if referencing:
             raise CommonServiceException(
                 "DependencyViolation",
-                "resource %s has a dependent object (referenced by %s)"
-                % (gid, ", ".join(sorted(referencing))),
+                f"resource {gid} has a dependent object (referenced by {', '.join(sorted(referencing))})",
                 400,
             )
         return inner_delete_group(context, request)

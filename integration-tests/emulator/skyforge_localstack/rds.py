@@ -12,6 +12,7 @@
   RebootDBInstance. Subnet and parameter groups in use (by a live or a deleting instance) cannot
   be deleted. Security groups and the password argument are checked on create.
 """
+
 import copy
 
 from localstack.aws.api import CommonServiceException, ServiceException
@@ -54,9 +55,17 @@ FAMILIES = (
 )
 # PostgreSQL parameters that only take effect after a restart.
 STATIC = {
-    "shared_buffers", "max_connections", "shared_preload_libraries", "wal_buffers",
-    "max_wal_senders", "max_worker_processes", "max_locks_per_transaction",
-    "max_prepared_transactions", "rds.logical_replication", "huge_pages", "track_activity_query_size",
+    "shared_buffers",
+    "max_connections",
+    "shared_preload_libraries",
+    "wal_buffers",
+    "max_wal_senders",
+    "max_worker_processes",
+    "max_locks_per_transaction",
+    "max_prepared_transactions",
+    "rds.logical_replication",
+    "huge_pages",
+    "track_activity_query_size",
 }
 
 _PENDING: dict = {}  # (account, region, id) -> PendingModifiedValues
@@ -135,9 +144,7 @@ def _fix_model(inst, request):
     if "EnablePerformanceInsights" in request:
         inst.performance_insights_enabled = bool(request["EnablePerformanceInsights"])
         inst.performance_insights_retention_period = (
-            request.get("PerformanceInsightsRetentionPeriod", 7)
-            if inst.performance_insights_enabled
-            else None
+            request.get("PerformanceInsightsRetentionPeriod", 7) if inst.performance_insights_enabled else None
         )
     elif "PerformanceInsightsRetentionPeriod" in request:
         inst.performance_insights_retention_period = request["PerformanceInsightsRetentionPeriod"]
@@ -180,9 +187,15 @@ def _check_engine(context, request, model):
     if not new or _major(new) == _major(model.engine_version):
         return
     if int(_major(new) or 0) < int(_major(model.engine_version) or 0):
-        _fail("InvalidParameterCombination", f"Cannot upgrade postgres from {model.engine_version} to {new}: no upgrade path.")
+        _fail(
+            "InvalidParameterCombination",
+            f"Cannot upgrade postgres from {model.engine_version} to {new}: no upgrade path.",
+        )
     if not request.get("AllowMajorVersionUpgrade"):
-        _fail("InvalidParameterCombination", "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.")
+        _fail(
+            "InvalidParameterCombination",
+            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.",
+        )
     _check_family(context, request.get("DBParameterGroupName") or model.db_parameter_group_name, new)
 
 
@@ -256,7 +269,10 @@ def delete(context, request):
         )
     snap_id = request.get("FinalDBSnapshotIdentifier")
     if snap_id and not request.get("SkipFinalSnapshot") and snap_id in _backend(context).database_snapshots:
-        _fail("DBSnapshotAlreadyExists", f"Cannot create the snapshot because a snapshot with the identifier {snap_id} already exists.")
+        _fail(
+            "DBSnapshotAlreadyExists",
+            f"Cannot create the snapshot because a snapshot with the identifier {snap_id} already exists.",
+        )
     resp = call_moto(context)
     inst = resp.get("DBInstance") or {}
     rid = inst.get("DBInstanceIdentifier") or request.get("DBInstanceIdentifier")
@@ -312,7 +328,8 @@ def delete_parameter_group(context, request):
     if users:
         _fail(
             "InvalidDBParameterGroupState",
-            f"One or more database instances are still members of this parameter group {name}, so the group cannot be deleted",
+            f"One or more database instances are still members of this parameter group {name}, "
+            "so the group cannot be deleted",
         )
     return call_moto(context)
 
@@ -323,6 +340,7 @@ def delete_subnet_group(context, request):
     if users:
         _fail(
             "InvalidDBSubnetGroupStateFault",
-            f"Cannot delete the subnet group '{name}' because at least one database instance: {users[0]} is still using it.",
+            f"Cannot delete the subnet group '{name}' because at least one database instance: "
+            f"{users[0]} is still using it.",
         )
     return call_moto(context)

@@ -1,4 +1,5 @@
 """A gateway server bound to the host of GATEWAY_LISTEN (the stock twisted server binds 0.0.0.0)."""
+
 from localstack.runtime.server.core import RuntimeServerPlugin
 
 
@@ -13,10 +14,9 @@ class LoopbackServerPlugin(RuntimeServerPlugin):
     name = "skyforge-loopback"
 
     def load(self, *args, **kwargs):
-        from twisted.internet import endpoints, reactor
-
         from localstack.runtime.server.twisted import TwistedRuntimeServer
         from rolo.serving.twisted import TwistedGateway
+        from twisted.internet import endpoints, reactor
 
         _no_s3_dns_lookup()
 

@@ -4,6 +4,7 @@ Every request is attributed to an *app*: the `app/<name>` token the AWS SDK for 
 user agent (`SdkConfig::app_name`). Tests give each run its own app name, so counts, faults and
 latency settings of parallel tests never mix.
 """
+
 import os
 import random
 import re
@@ -76,9 +77,7 @@ def take_fault(app: str, service: str, operation: str):
         rate = rates.get(service, rates.get("*", 0.0))
         if rate and RNG.random() < rate:
             INJECTED[app] = INJECTED.get(app, 0) + 1
-            return RNG.choice(
-                [("Throttling", 400), ("RequestLimitExceeded", 503), ("ServiceUnavailable", 503)]
-            )
+            return RNG.choice([("Throttling", 400), ("RequestLimitExceeded", 503), ("ServiceUnavailable", 503)])
     return None
 
 
