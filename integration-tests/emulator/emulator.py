@@ -113,7 +113,9 @@ def drop_legacy_registration(venv):
 
 
 def harness(argv):
-    """Hand the command to the harness module inside the venv (it has psutil)."""
+    """Hand the command to the harness module inside the venv (it has psutil); it runs from the
+    venv's copy of the package, so it is told where the checkout's runtime state lives."""
+    os.environ.setdefault("SKYFORGE_EMULATOR_STATE", str(HERE.parent.parent / "target" / "emulator"))
     python = str(venv_bin("python"))
     os.execv(python, [python, "-m", "skyforge_localstack.harness", *argv])
 

@@ -413,6 +413,8 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         }
     }
 
+    out.extend(kms_and_dashboards(ctx, &stack).await);
+
     let ecs = ctx.client(aws_sdk_ecs::Client::new);
     let arns = ecs
         .list_clusters()
@@ -791,6 +793,57 @@ async fn elasticache_extra(ec: &aws_sdk_elasticache::Client, stack: &str) -> Vec
         ) {
             out.push(format!("elasticache:{kind} {name}"));
         }
+    }
+    out
+}
+
+/// KMS keys (by alias, unless scheduled for deletion: AWS keeps them for the waiting period) and
+/// dashboards (by name and the ownership line in their body) of `stack`.
+async fn kms_and_dashboards(ctx: &skyforge_core::Context, stack: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let kms = ctx.client(aws_sdk_kms::Client::new);
+    let aliases = kms
+        .list_aliases()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .expect("ListAliases");
+    for a in aliases.iter().flat_map(|p| p.aliases()) {
+        let (Some(name), Some(key)) = (a.alias_name(), a.target_key_id()) else {
+            continue;
+        };
+        if !name.starts_with(&format!("alias/{stack}-")) {
+            continue;
+        }
+        let meta = kms
+            .describe_key()
+            .key_id(key)
+            .send()
+            .await
+            .expect("DescribeKey");
+        let state = meta
+            .key_metadata()
+            .and_then(|m| m.key_state())
+            .map(|s| s.as_str().to_string());
+        if state.as_deref() != Some("PendingDeletion") {
+            out.push(format!("kms:alias {name}"));
+        }
+    }
+    let cw = ctx.client(aws_sdk_cloudwatch::Client::new);
+    let dashboards = cw
+        .list_dashboards()
+        .dashboard_name_prefix(format!("{stack}-"))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .expect("ListDashboards");
+    for d in dashboards.iter().flat_map(|p| p.dashboard_entries()) {
+        out.push(format!(
+            "cloudwatch:dashboard {}",
+            d.dashboard_name().unwrap_or_default()
+        ));
     }
     out
 }

@@ -129,6 +129,13 @@ impl TestStack {
         control::post(&endpoint(), "/_localstack/skyforge/ecs-task-faults", &body).await;
     }
 
+    /// What a person following the confirmation link does: every pending SNS subscription of
+    /// `endpoint` becomes confirmed. Emulator control API.
+    pub async fn confirm_subscription(&self, subscriber: &str) {
+        let body = serde_json::json!({ "endpoint": subscriber });
+        control::post(&endpoint(), "/_localstack/skyforge/sns-confirm", &body).await;
+    }
+
     /// API calls this stack made so far, by (service, operation). Emulator control API.
     pub async fn calls(&self) -> BTreeMap<(String, String), u64> {
         control::calls(&endpoint(), &self.app).await

@@ -36,6 +36,11 @@ impl ServiceHandle {
     pub fn arn(&self) -> Ref<String> {
         Ref::new(self.service, "arn")
     }
+    /// The name of the service's cluster (with the service's name, what CloudWatch's `AWS/ECS`
+    /// metrics are keyed by).
+    pub fn cluster_name(&self) -> Ref<String> {
+        Ref::new(self.service, "cluster")
+    }
     /// The service node.
     pub fn node(&self) -> NodeId {
         self.service

@@ -60,6 +60,11 @@ pub use skyforge_iam as iam;
 #[cfg(feature = "compute")]
 pub use skyforge_compute as compute;
 
+/// CloudWatch alarms bound to resources, an encrypted alerts topic, dashboards (feature
+/// `monitoring`).
+#[cfg(feature = "monitoring")]
+pub use skyforge_monitoring as monitoring;
+
 /// The README's example, compiled (and run where it needs no AWS account) as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

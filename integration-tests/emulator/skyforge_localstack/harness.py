@@ -18,12 +18,11 @@ from pathlib import Path
 
 import psutil
 
-HERE = Path(__file__).resolve().parent.parent
-REPO = HERE.parent.parent
 HOST = os.environ.get("SKYFORGE_EMULATOR_HOST", "127.0.0.1")
 PORT = int(os.environ.get("SKYFORGE_EMULATOR_PORT", "4566"))
 ENDPOINT = f"http://{HOST}:{PORT}"
-STATE = Path(os.environ.get("SKYFORGE_EMULATOR_STATE", REPO / "target" / "emulator"))
+# emulator.py sets it to <repo>/target/emulator (this module runs from the venv's copy).
+STATE = Path(os.environ.get("SKYFORGE_EMULATOR_STATE") or Path.cwd() / "target" / "emulator")
 PIDFILE = STATE / "localstack.pid"
 LOG = STATE / "localstack.log"
 MAIN_MODULE = "localstack.runtime.main"
@@ -48,6 +47,8 @@ def runtime_env():
             "PROVIDER_OVERRIDE_DYNAMODB": "skyforge",
             "PROVIDER_OVERRIDE_EC2": "skyforge",
             "PROVIDER_OVERRIDE_S3": "skyforge",
+            "PROVIDER_OVERRIDE_CLOUDWATCH": "skyforge",
+            "PROVIDER_OVERRIDE_SNS": "skyforge",
             "SKIP_INFRA_DOWNLOADS": "1",
             "PYTHONUNBUFFERED": "1",
         }

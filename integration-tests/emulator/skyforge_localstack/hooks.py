@@ -93,6 +93,20 @@ class _TaskFaults:
         return Response(json.dumps({"ok": True}), mimetype="application/json")
 
 
+class _SnsConfirm:
+    """POST {"endpoint": "oncall@example.com"}: a person confirms the subscriptions of that
+    endpoint (AWS sent them a link; the emulator sends nothing)."""
+
+    def on_post(self, request):
+        from localstack.http import Response
+
+        from .providers import confirm_subscriptions
+
+        spec = json.loads(request.data or b"{}")
+        n = confirm_subscriptions(spec["endpoint"])
+        return Response(json.dumps({"confirmed": n}), mimetype="application/json")
+
+
 def _patch_cbor_unknown_members():
     """LocalStack 4.9.2's CBOR serializer fails on members its shape does not declare (the Tags of
     a CloudWatch MetricAlarm); the other serializers drop them. Drop them here too."""
@@ -134,6 +148,7 @@ def install_skyforge_harness():
     handlers.serve_custom_service_request_handlers.append(_handler)
     apis = get_internal_apis()
     apis.add(Resource("/_localstack/skyforge/calls", _Calls()))
+    apis.add(Resource("/_localstack/skyforge/sns-confirm", _SnsConfirm()))
     apis.add(Resource("/_localstack/skyforge/faults", _Faults()))
     apis.add(Resource("/_localstack/skyforge/latency", _Latency()))
     apis.add(Resource("/_localstack/skyforge/ecs-task-faults", _TaskFaults()))

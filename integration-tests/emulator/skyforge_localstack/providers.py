@@ -661,3 +661,110 @@ def ec2():
     table["DeleteNatGateway"] = delete_nat
     service = Service(name="ec2", skeleton=Skeleton(load_service("ec2"), table))
     return service
+
+
+# ---------------------------------------------------------------- CloudWatch and SNS (LocalStack's, wrapped)
+
+
+@aws_provider(api="cloudwatch", name="skyforge")
+def cloudwatch():
+    """LocalStack's CloudWatch keeping the tags given to PutMetricAlarm (AWS applies them when the
+    alarm is created and ignores them when it is updated; LocalStack dropped them), and answering
+    GetDashboard on a missing dashboard with AWS's `ResourceNotFound`."""
+    from localstack.aws.api import handler
+    from localstack.services.cloudwatch.provider_v2 import CloudwatchProvider
+    from localstack.utils.aws import arns
+
+    class TaggedAlarms(CloudwatchProvider):
+        @handler("PutMetricAlarm", expand=False)
+        def put_metric_alarm(self, context, request):
+            arn = arns.cloudwatch_alarm_arn(
+                request["AlarmName"], account_id=context.account_id, region_name=context.region
+            )
+            existed = arn in self.get_store(context.account_id, context.region).alarms
+            super().put_metric_alarm(context, request)
+            if not existed and request.get("Tags"):
+                self.tag_resource(context, arn, request["Tags"])
+
+        @handler("GetDashboard", expand=False)
+        def get_dashboard(self, context, request):
+            # AWS: 404 ResourceNotFound; LocalStack answered InvalidParameterValue.
+            name = request["DashboardName"]
+            if name not in self.get_store(context.account_id, context.region).dashboards:
+                raise CommonServiceException("ResourceNotFound", f"Dashboard {name} does not exist", 404)
+            return super().get_dashboard(context, name)
+
+    return Service.for_provider(TaggedAlarms())
+
+
+def _pending_hidden(subs):
+    """AWS lists a subscription nobody confirmed yet with the ARN `PendingConfirmation`."""
+    from localstack.services.sns.models import sns_stores
+
+    for sub in subs:
+        arn = sub.get("SubscriptionArn", "")
+        parts = arn.split(":")
+        if len(parts) < 6:
+            continue
+        stored = sns_stores[parts[4]][parts[3]].subscriptions.get(arn) or {}
+        if stored.get("PendingConfirmation") == "true":
+            sub["SubscriptionArn"] = "PendingConfirmation"
+    return subs
+
+
+def confirm_subscriptions(endpoint):
+    """What a person following the confirmation link does: every pending subscription of
+    `endpoint` becomes confirmed. Returns how many."""
+    from localstack.services.sns.models import sns_stores
+
+    n = 0
+    for _, _, store in sns_stores.iter_stores():
+        for sub in store.subscriptions.values():
+            if sub.get("Endpoint") == endpoint and sub.get("PendingConfirmation") == "true":
+                sub["PendingConfirmation"] = "false"
+                n += 1
+    return n
+
+
+@aws_provider(api="sns", name="skyforge")
+def sns():
+    """LocalStack's SNS as AWS answers it: CreateTopic naming an existing topic with other
+    attributes is refused (`InvalidParameter`), where LocalStack returned the old topic; email and
+    HTTPS subscriptions stay pending until confirmed and are listed as `PendingConfirmation`, where
+    LocalStack listed them with their ARN as if confirmed."""
+    from localstack.aws.api import handler
+    from localstack.services.sns.provider import SnsProvider
+    from moto.sns.models import sns_backends
+
+    class StrictTopics(SnsProvider):
+        @handler("CreateTopic", expand=False)
+        def create_topic(self, context, request):
+            arn = f"arn:aws:sns:{context.region}:{context.account_id}:{request['Name']}"
+            topic = sns_backends[context.account_id][context.region].topics.get(arn)
+            wanted = request.get("Attributes") or {}
+            if topic is not None:
+                current = {
+                    "KmsMasterKeyId": getattr(topic, "kms_master_key_id", "") or "",
+                    "DisplayName": getattr(topic, "display_name", "") or "",
+                }
+                if any(k in wanted and str(wanted[k]) != str(v) for k, v in current.items()):
+                    raise CommonServiceException(
+                        "InvalidParameter",
+                        "Invalid parameter: Attributes Reason: Topic already exists with different attributes",
+                        400,
+                    )
+            return super().create_topic(
+                context,
+                request["Name"],
+                request.get("Attributes"),
+                request.get("Tags"),
+                request.get("DataProtectionPolicy"),
+            )
+
+        @handler("ListSubscriptionsByTopic", expand=False)
+        def list_subscriptions_by_topic(self, context, request):
+            resp = super().list_subscriptions_by_topic(context, request["TopicArn"], request.get("NextToken"))
+            _pending_hidden(resp.get("Subscriptions", []))
+            return resp
+
+    return Service.for_provider(StrictTopics(), dispatch_table_factory=MotoFallbackDispatcher)

@@ -12,6 +12,7 @@ mod emulator_cache;
 mod iam;
 mod loadbalancing;
 mod loadbalancing_checks;
+mod monitoring;
 mod network;
 mod safety;
 mod secrets_registry;

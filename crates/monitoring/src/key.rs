@@ -1,0 +1,321 @@
+//! The topic's KMS key: customer-managed (the only kind CloudWatch can use for an encrypted
+//! topic), rotated yearly, its policy granting the account and the services that publish alerts.
+
+use async_trait::async_trait;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::types::Tag;
+use serde_json::{Value as Json, json};
+use skyforge_core::naming::{self, NameKind};
+use skyforge_core::tags::{self, Tags};
+use skyforge_core::{
+    Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId, Observed, Ref,
+    Resource, ResourceId, Result, Value,
+};
+use skyforge_iam::policy::{normalise, parse_document};
+
+/// The kind of the topic keys.
+pub const KIND_KEY: &str = "kms_key";
+
+/// The services that encrypt messages for an alerts topic.
+pub(crate) const PUBLISHERS: [&str; 4] = [
+    "cloudwatch.amazonaws.com",
+    "events.amazonaws.com",
+    "events.rds.amazonaws.com",
+    "elasticache.amazonaws.com",
+];
+
+pub(crate) struct KeyNode {
+    pub(crate) logical: String,
+    pub(crate) account: Ref<String>,
+}
+
+pub(crate) fn client(ctx: &Context) -> Client {
+    ctx.client(Client::new)
+}
+
+/// `alias/<project>-<stage>-<logical>`.
+pub(crate) fn alias(env: &Environment, logical: &str) -> String {
+    format!(
+        "alias/{}",
+        naming::physical_name(env, NameKind::Alarm, logical).unwrap_or_default()
+    )
+}
+
+/// The key policy: the account administers the key (without it nobody could), the publishers
+/// may encrypt for the topic.
+pub(crate) fn policy(account: &str) -> Json {
+    normalise(&json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+                "Action": "kms:*",
+                "Resource": "*"
+            },
+            {
+                "Sid": "AlertPublishersEncrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": PUBLISHERS},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}}
+            }
+        ]
+    }))
+}
+
+impl KeyNode {
+    fn desired_tags(&self, env: &Environment) -> Tags {
+        tags::resource_tags(env, &self.logical)
+    }
+    fn pending_window(env: &Environment) -> i32 {
+        if env.is_ephemeral() { 7 } else { 30 }
+    }
+}
+
+#[async_trait]
+impl Resource for KeyNode {
+    fn id(&self) -> ResourceId {
+        ResourceId::new(KIND_KEY, &self.logical)
+    }
+    fn service(&self) -> &'static str {
+        "kms"
+    }
+    fn dependencies(&self) -> Vec<NodeId> {
+        vec![self.account.node()]
+    }
+    fn desired(&self, env: &Environment, inputs: &Inputs) -> Fields {
+        let mut f = Fields::new();
+        f.insert(
+            "alias".into(),
+            Field::new(Value::str(alias(env, &self.logical))).force_new(),
+        );
+        f.insert(
+            "policy".into(),
+            Field::new(
+                inputs
+                    .get(&self.account)
+                    .map_or(Value::Unknown, |a: String| Value::of(policy(&a))),
+            ),
+        );
+        f.insert("rotation".into(), Field::new(Value::of(true)));
+        f.insert("state".into(), Field::new(Value::str("Enabled")));
+        f.insert("tags".into(), Field::new(Value::of(self.desired_tags(env))));
+        f
+    }
+    async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
+        let rid = self.id();
+        let name = alias(ctx.env(), &self.logical);
+        let Some(key_id) = alias_target(ctx, &rid, &name).await? else {
+            return Ok(None);
+        };
+        let kms = client(ctx);
+        let meta = kms
+            .describe_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&rid, "DescribeKey", e))?;
+        let Some(meta) = meta.key_metadata() else {
+            return Ok(None);
+        };
+        let found = key_tags(ctx, &rid, &key_id).await?;
+        tags::ensure_owned(&found, ctx.env(), &rid, &name)?;
+        let state = meta
+            .key_state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        let policy = kms
+            .get_key_policy()
+            .key_id(&key_id)
+            .policy_name("default")
+            .send()
+            .await
+            .map_err(|e| Error::aws(&rid, "GetKeyPolicy", e))?;
+        let rotation = if state == "Enabled" {
+            kms.get_key_rotation_status()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(|e| Error::aws(&rid, "GetKeyRotationStatus", e))?
+                .key_rotation_enabled()
+        } else {
+            false
+        };
+        let mut o = Observed {
+            physical_id: key_id.clone(),
+            ..Observed::default()
+        };
+        o.fields.insert("alias".into(), Value::str(&name));
+        o.fields.insert(
+            "policy".into(),
+            Value::of(normalise(&parse_document(policy.policy().unwrap_or("{}")))),
+        );
+        o.fields.insert("rotation".into(), Value::of(rotation));
+        o.fields.insert("state".into(), Value::str(state));
+        o.fields.insert(
+            "tags".into(),
+            Value::of(tags::managed_view(&self.desired_tags(ctx.env()), &found)),
+        );
+        o.outputs
+            .insert("arn".into(), meta.arn().unwrap_or_default().into());
+        o.outputs.insert("key_id".into(), key_id.into());
+        Ok(Some(o))
+    }
+    async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
+        let rid = self.id();
+        let account: String = inputs.require(&self.account, &rid)?;
+        let kms = client(ctx);
+        let created = guard
+            .call("CreateKey", async {
+                kms.create_key()
+                    .description(format!(
+                        "skyforge alerts topic key of {}",
+                        ctx.env().prefix()
+                    ))
+                    .policy(policy(&account).to_string())
+                    .set_tags(Some(kms_tags(&self.desired_tags(ctx.env()))))
+                    .send()
+                    .await
+                    .map_err(|e| Error::aws(&rid, "CreateKey", e))
+            })
+            .await?;
+        let key_id = created
+            .key_metadata()
+            .map(|m| m.key_id().to_string())
+            .unwrap_or_default();
+        let req = kms.enable_key_rotation().key_id(&key_id);
+        guard.send("EnableKeyRotation", &[], req.send()).await?;
+        let req = kms
+            .create_alias()
+            .alias_name(alias(ctx.env(), &self.logical))
+            .target_key_id(&key_id);
+        guard.send("CreateAlias", &[], req.send()).await?;
+        skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
+    }
+    async fn update(
+        &self,
+        ctx: &Context,
+        inputs: &Inputs,
+        observed: &Observed,
+        diffs: &[FieldDiff],
+        guard: &Guard,
+    ) -> Result<Observed> {
+        let rid = self.id();
+        let key_id = observed.physical_id.as_str();
+        let kms = client(ctx);
+        let changed = |f: &str| diffs.iter().any(|d| d.field == f);
+        if changed("state") {
+            // Scheduled for deletion by an earlier destroy: take it back.
+            let req = kms.cancel_key_deletion().key_id(key_id);
+            guard.send("CancelKeyDeletion", &[], req.send()).await?;
+            let req = kms.enable_key().key_id(key_id);
+            guard.send("EnableKey", &[], req.send()).await?;
+        }
+        if changed("policy") {
+            let account: String = inputs.require(&self.account, &rid)?;
+            let req = kms
+                .put_key_policy()
+                .key_id(key_id)
+                .policy_name("default")
+                .policy(policy(&account).to_string());
+            guard.send("PutKeyPolicy", &[], req.send()).await?;
+        }
+        if changed("rotation") || changed("state") {
+            let req = kms.enable_key_rotation().key_id(key_id);
+            guard.send("EnableKeyRotation", &[], req.send()).await?;
+        }
+        if changed("tags") {
+            let current = tags::from_field(observed.fields.get("tags"));
+            let d = tags::diff_tags(&self.desired_tags(ctx.env()), &current);
+            if !d.set.is_empty() {
+                let req = kms
+                    .tag_resource()
+                    .key_id(key_id)
+                    .set_tags(Some(kms_tags(&d.set)));
+                guard.send("TagResource", &[], req.send()).await?;
+            }
+        }
+        skyforge_core::observe_again(self, ctx, inputs, "after its update").await
+    }
+    async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
+        let name = alias(ctx.env(), &self.logical);
+        delete(
+            ctx,
+            guard,
+            &name,
+            &observed.physical_id,
+            Self::pending_window(ctx.env()),
+        )
+        .await
+    }
+}
+
+/// Remove the alias and schedule the key's deletion (KMS keeps it `window` days, during which
+/// the next apply takes it back).
+pub(crate) async fn delete(
+    ctx: &Context,
+    guard: &Guard,
+    alias: &str,
+    key_id: &str,
+    window: i32,
+) -> Result<()> {
+    let kms = client(ctx);
+    let req = kms.delete_alias().alias_name(alias);
+    guard
+        .send("DeleteAlias", &["NotFoundException"], req.send())
+        .await?;
+    let req = kms
+        .schedule_key_deletion()
+        .key_id(key_id)
+        .pending_window_in_days(window);
+    guard
+        .send(
+            "ScheduleKeyDeletion",
+            &["NotFoundException", "KMSInvalidStateException"],
+            req.send(),
+        )
+        .await
+}
+
+/// The key an alias names, if the alias exists.
+pub(crate) async fn alias_target(
+    ctx: &Context,
+    rid: &ResourceId,
+    name: &str,
+) -> Result<Option<String>> {
+    let pages: Vec<_> = client(ctx)
+        .list_aliases()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| Error::aws(rid, "ListAliases", e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.aliases())
+        .find(|a| a.alias_name() == Some(name))
+        .and_then(|a| a.target_key_id().map(String::from)))
+}
+
+pub(crate) async fn key_tags(ctx: &Context, rid: &ResourceId, key_id: &str) -> Result<Tags> {
+    let out = client(ctx)
+        .list_resource_tags()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| Error::aws(rid, "ListResourceTags", e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+        .collect())
+}
+
+fn kms_tags(t: &Tags) -> Vec<Tag> {
+    t.iter()
+        .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+        .collect()
+}

@@ -1,0 +1,186 @@
+//! Orphan listing: alarms by name prefix and tags (the `TargetTracking-*` alarms autoscaling
+//! makes never match the prefix, so they are never touched), topics by name and tags, keys by
+//! alias prefix and tags, dashboards by name prefix (CloudWatch dashboards carry no tags).
+
+use async_trait::async_trait;
+use skyforge_core::tags;
+use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
+
+use crate::alarm_node::{self, KIND_ALARM};
+use crate::dashboard::{self, KIND_DASHBOARD};
+use crate::key::{self, KIND_KEY};
+use crate::topic_node::{self, KIND_TOPIC};
+
+/// Register the kinds this crate creates, so that what the stack owns but no longer declares is
+/// deleted. Adding a topic, an alarm or a dashboard registers them.
+pub fn register_kinds(stack: &mut Stack) {
+    stack.own_kind(Alarms);
+    stack.own_kind(Topics);
+    stack.own_kind(Keys);
+    stack.own_kind(Dashboards);
+}
+
+/// `<project>-<stage>[-owner]-`: the start of every name this stack gives.
+fn prefix(ctx: &Context) -> String {
+    format!("{}-", ctx.env().prefix())
+}
+
+struct Alarms;
+
+#[async_trait]
+impl OwnedKind for Alarms {
+    fn kind(&self) -> &'static str {
+        KIND_ALARM
+    }
+    fn service(&self) -> &'static str {
+        "cloudwatch"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let rid = ResourceId::new(KIND_ALARM, "*");
+        let pages: Vec<_> = alarm_node::client(ctx)
+            .describe_alarms()
+            .alarm_name_prefix(prefix(ctx))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(&rid, "DescribeAlarms", e))?;
+        let mut found = Vec::new();
+        for a in pages.iter().flat_map(|p| p.metric_alarms()) {
+            let (Some(name), Some(arn)) = (a.alarm_name(), a.alarm_arn()) else {
+                continue;
+            };
+            let t = alarm_node::tags_of(ctx, &rid, arn).await?;
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+                found.push(Owned::new(l, name));
+            }
+        }
+        Ok(found)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        alarm_node::delete(ctx, guard, &owned.physical_id).await
+    }
+}
+
+struct Topics;
+
+#[async_trait]
+impl OwnedKind for Topics {
+    fn kind(&self) -> &'static str {
+        KIND_TOPIC
+    }
+    fn service(&self) -> &'static str {
+        "sns"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let rid = ResourceId::new(KIND_TOPIC, "*");
+        let start = format!(":{}", prefix(ctx));
+        let mut found = Vec::new();
+        for arn in topic_node::all_topics(ctx, &rid).await?.iter() {
+            if !arn.contains(&start) {
+                continue;
+            }
+            let t = topic_node::client(ctx)
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| Error::aws(&rid, "ListTagsForResource", e));
+            let Some(t) = skyforge_core::none_if_aws_code(t, &["NotFound", "ResourceNotFound"])?
+            else {
+                continue;
+            };
+            let t: tags::Tags = t
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+                found.push(Owned::new(l, arn));
+            }
+        }
+        Ok(found)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        topic_node::delete(ctx, guard, &owned.physical_id).await
+    }
+}
+
+struct Keys;
+
+#[async_trait]
+impl OwnedKind for Keys {
+    fn kind(&self) -> &'static str {
+        KIND_KEY
+    }
+    fn service(&self) -> &'static str {
+        "kms"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let rid = ResourceId::new(KIND_KEY, "*");
+        let start = format!("alias/{}", prefix(ctx));
+        let pages: Vec<_> = key::client(ctx)
+            .list_aliases()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(&rid, "ListAliases", e))?;
+        let mut found = Vec::new();
+        for a in pages.iter().flat_map(|p| p.aliases()) {
+            let (Some(name), Some(key_id)) = (a.alias_name(), a.target_key_id()) else {
+                continue;
+            };
+            if !name.starts_with(&start) {
+                continue;
+            }
+            let t = key::key_tags(ctx, &rid, key_id).await?;
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+                found.push(Owned::new(l, key_id).with("alias", name));
+            }
+        }
+        Ok(found)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        let window = if ctx.env().is_ephemeral() { 7 } else { 30 };
+        key::delete(ctx, guard, owned.get("alias"), &owned.physical_id, window).await
+    }
+}
+
+struct Dashboards;
+
+#[async_trait]
+impl OwnedKind for Dashboards {
+    fn kind(&self) -> &'static str {
+        KIND_DASHBOARD
+    }
+    fn service(&self) -> &'static str {
+        "cloudwatch"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let rid = ResourceId::new(KIND_DASHBOARD, "*");
+        let p = prefix(ctx);
+        let pages: Vec<_> = alarm_node::client(ctx)
+            .list_dashboards()
+            .dashboard_name_prefix(&p)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(&rid, "ListDashboards", e))?;
+        let mut found = Vec::new();
+        for n in pages
+            .iter()
+            .flat_map(|p| p.dashboard_entries())
+            .filter_map(|d| d.dashboard_name())
+        {
+            if let Some(l) = dashboard::owned_logical(ctx, &rid, n).await? {
+                found.push(Owned::new(l, n));
+            }
+        }
+        Ok(found)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        dashboard::delete(ctx, guard, &owned.physical_id).await
+    }
+}
