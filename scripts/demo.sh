@@ -12,4 +12,6 @@ export SKYFORGE_LATENCY_SCALE="${SKYFORGE_LATENCY_SCALE:-0.05}"
 # Built the way the test suite builds it (same features), so running the tests afterwards does
 # not rebuild the AWS SDK crates.
 cargo test --workspace --no-run --quiet
+# No arguments: the whole cycle (`demo`).
+if [ $# -eq 0 ]; then set -- demo; fi
 python3 integration-tests/emulator/emulator.py run -- "$CARGO_TARGET_DIR/debug/demo" "$@"

@@ -11,19 +11,25 @@ use std::process::{Command, Output};
 use skyforge::core::{Environment, Stage};
 use skyforge_integration_tests::{TestStack, ecs_service, inventory};
 
-fn dougust(args: &[&str], state: &Path) -> (bool, String) {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_dougust"))
-        .args(args)
-        .arg("--state-dir")
-        .arg(state)
-        .output()
-        .expect("run the dougust binary");
+/// Run the binary as CI does (`--auto-approve`, no terminal): exit code and output.
+fn dougust_code(args: &[&str], state: &Path, approve: bool) -> (Option<i32>, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dougust"));
+    c.args(args).arg("--state-dir").arg(state);
+    if approve {
+        c.arg("--auto-approve");
+    }
+    let out: Output = c.output().expect("run the dougust binary");
     let text = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.code(), text)
+}
+
+fn dougust(args: &[&str], state: &Path) -> (bool, String) {
+    let (code, text) = dougust_code(args, state, true);
+    (code == Some(0), text)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -171,14 +177,46 @@ fn prod_deploys_matches_the_seed_converges_and_destroys_when_allowed() {
     fn with<'a>(cmd: &'a str, base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
         [&[cmd][..], base, more].concat()
     }
+    // Plan: exit 2, changes to apply. Apply without a terminal and without --auto-approve:
+    // refused before any call.
+    let (code, text) = dougust_code(
+        &with("plan", &base, &["--detailed-exitcode"]),
+        &state,
+        false,
+    );
+    assert_eq!(code, Some(2), "{text}");
+    let (code, text) = dougust_code(&with("apply", &base, &[]), &state, false);
+    assert!(code == Some(1) && text.contains("--auto-approve"), "{text}");
     let (ok, text) = dougust(&with("apply", &base, &[]), &state);
     assert!(ok, "apply failed:\n{text}");
     runtime().block_on(async {
         let t = TestStack::with_env(env_of(&project, "prod")).await;
         check_prod(&t, &project).await;
     });
-    let (ok, text) = dougust(&with("plan", &base, &[]), &state);
-    assert!(ok && text.contains("No changes."), "second plan:\n{text}");
+    let (code, text) = dougust_code(
+        &with("plan", &base, &["--detailed-exitcode"]),
+        &state,
+        false,
+    );
+    assert!(
+        code == Some(0) && text.contains("No changes."),
+        "second plan:\n{text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_dougust"))
+        .args(with("outputs", &base, &["--json", "--state-dir"]))
+        .arg(&state)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let outputs: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_default();
+    assert!(
+        out.status.success()
+            && outputs["repository_uri"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&project),
+        "{text}"
+    );
     // The database, the load balancer and the secrets hold data in prod: destroy refuses them
     // unless each is allowed.
     let (ok, text) = dougust(&with("destroy", &base, &[]), &state);

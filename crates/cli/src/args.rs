@@ -1,0 +1,103 @@
+//! The command line, parsed with clap: subcommands, and options that may stand anywhere.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// One skyforge stack's deploy tool.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Cmd,
+    /// Project name (the binary's default otherwise).
+    #[arg(long, global = true)]
+    pub project: Option<String>,
+    /// Stage: `staging`, `prod` or another name (`dev`, `pr42`).
+    #[arg(long, global = true)]
+    pub stage: Option<String>,
+    /// Owner id, for several copies of a stage in one account (`--owner chuong`).
+    #[arg(long, global = true)]
+    pub owner: Option<String>,
+    /// AWS region; default `AWS_REGION`, then the profile's region.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Write the stack outputs as JSON to this file after apply.
+    #[arg(long, global = true)]
+    pub outputs: Option<PathBuf>,
+    /// Print plans (and outputs) as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Local state and lock files, when no bucket is given.
+    #[arg(long, global = true, default_value = ".skyforge")]
+    pub state_dir: PathBuf,
+    /// Keep state in this S3 bucket (`skyforge/<stack>.json`).
+    #[arg(long, global = true)]
+    pub state_bucket: Option<String>,
+    /// Lock in this DynamoDB table (`LockID` key) instead of S3; needs --state-bucket.
+    #[arg(long, global = true, requires = "state_bucket")]
+    pub lock_table: Option<String>,
+    /// Create the bucket and table first (idempotent).
+    #[arg(long, global = true)]
+    pub bootstrap: bool,
+    /// A protected resource (`KIND.ID`) this run may delete or replace; repeat for each.
+    #[arg(long = "allow-destroy", global = true, value_name = "KIND.ID")]
+    pub allow_destroy: Vec<String>,
+    /// Apply without asking (CI). Without it, apply and destroy show the plan and ask for `yes`
+    /// on a terminal, and refuse without one.
+    #[arg(long, global = true)]
+    pub auto_approve: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Cmd {
+    /// Show what apply would do.
+    Plan {
+        /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Plan, confirm, apply under the lock, print the outputs.
+    Apply,
+    /// Plan and apply the destruction of everything the stack owns.
+    Destroy,
+    /// Print the outputs of the last apply (from the state).
+    Outputs,
+    /// Apply, plan again (must show no changes), print the outputs, destroy; an ephemeral stage,
+    /// no confirmation asked.
+    Demo,
+    /// Apply with a new image tag: new revisions, migrations, rollouts watched to the end.
+    Deploy {
+        /// The image tag to deploy.
+        #[arg(long)]
+        image: String,
+        /// Only these services (all with a registry image otherwise); repeat for each.
+        #[arg(long)]
+        service: Vec<String>,
+    },
+    /// Put a service back on its previous revision.
+    Rollback {
+        /// The service's logical id.
+        #[arg(long)]
+        service: String,
+        /// The cluster's logical id.
+        #[arg(long, default_value = "main")]
+        cluster: String,
+    },
+    /// Run a service's migration now.
+    Migrate {
+        /// The service's logical id.
+        #[arg(long)]
+        service: String,
+        /// The cluster's logical id.
+        #[arg(long, default_value = "main")]
+        cluster: String,
+    },
+    /// Remove a stale lock, given its exact id.
+    ForceUnlock {
+        /// The lock id the refusal named.
+        lock_id: String,
+    },
+}
