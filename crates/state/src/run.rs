@@ -158,11 +158,23 @@ pub async fn plan_with(
     Ok(plan)
 }
 
-/// Add the unfinished calls of `doc`, and the resources it records that the plan does not list
-/// (not declared, not found by the orphan listing), to `plan`'s warnings.
+/// Add the unfinished calls of `doc`, the resources it records that the plan does not list
+/// (not declared, not found by the orphan listing), and those it records that the plan creates
+/// (observation did not find them), to `plan`'s warnings.
 pub fn annotate(plan: &mut Plan, doc: &StateDocument) {
     for (id, record) in &doc.resources {
-        if plan.resources.iter().any(|r| &r.id.to_string() == id) {
+        let planned = plan.resources.iter().find(|r| &r.id.to_string() == id);
+        if let Some(r) = planned {
+            if let (skyforge_core::Action::Create { .. }, Some(p)) =
+                (&r.action, &record.physical_id)
+            {
+                plan.warnings.push(Warning {
+                    resource: Some(r.id.clone()),
+                    message: format!(
+                        "the state records {id} ({p}) from an earlier apply, but observation did not find it: it is planned again (deleted outside skyforge, or this run points at another account, region or endpoint)"
+                    ),
+                });
+            }
             continue;
         }
         plan.warnings.push(Warning {

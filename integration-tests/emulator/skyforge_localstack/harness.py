@@ -106,10 +106,12 @@ def log_tail(n=40):
 
 
 def start(timeout=90):
+    """Start LocalStack and wait for it; True when this call started it, False when one was
+    already running and healthy."""
     proc = emulator_process()
     if proc and healthy():
         log(f"already running (pid {proc.pid}) at {ENDPOINT}")
-        return
+        return False
     if proc:
         stop()
     (STATE / "fs").mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,7 @@ def start(timeout=90):
             sys.exit(1)
         if healthy() and "Ready." in LOG.read_text(errors="replace"):
             log(f"ready at {ENDPOINT} (pid {child.pid}) in {time.monotonic() - t0:.1f} s")
-            return
+            return True
         time.sleep(0.2)
     log(f"not ready after {timeout} s; log tail:\n{log_tail()}")
     stop()
@@ -233,8 +235,9 @@ def client_env():
 
 
 def run(cmd):
-    """Start the emulator, run `cmd` against it, and stop it whatever happens."""
-    start()
+    """Run `cmd` against the emulator: one already running (`start` earlier) is used and left
+    running, with its state; otherwise one is started and stopped whatever happens."""
+    started = start()
     proc = emulator_process()
     rc, ok = 1, True
     try:
@@ -243,7 +246,10 @@ def run(cmd):
         if proc:
             log(f"emulator memory after the run: {rss_mib(proc):.0f} MiB RSS")
             ok = check_loopback_only(proc)
-        ok = stop() and ok
+        if started:
+            ok = stop() and ok
+        else:
+            log("left running: this run did not start it (`emulator.py stop` stops it)")
     return rc if ok else (rc or 1)
 
 

@@ -111,7 +111,7 @@ async fn local_store_and_file_lock() {
 }
 
 #[test]
-fn a_recorded_resource_the_plan_does_not_list_is_a_warning() {
+fn a_recorded_resource_the_plan_does_not_list_or_creates_again_is_a_warning() {
     use skyforge_core::{Action, Plan, PlanMode, ResourceId, ResourcePlan};
     let doc = sample();
     let listed = |id: &str| ResourcePlan {
@@ -147,6 +147,19 @@ fn a_recorded_resource_the_plan_does_not_list_is_a_warning() {
     assert!(
         w.iter()
             .any(|m| m.starts_with("the state records vpc.main (vpc-0abc) from an earlier apply")),
+        "{w:?}"
+    );
+    // Declared, recorded, but not found: created again, and the plan says why that may be.
+    let mut created = listed("vpc.main");
+    created.action = Action::Create {
+        fields: Default::default(),
+    };
+    let mut plan = Plan::new("alva-staging", PlanMode::Apply, "d", vec![created], vec![]);
+    skyforge_state::annotate(&mut plan, &doc);
+    let w: Vec<&str> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(
+        w.iter().any(|m| m.contains("vpc.main (vpc-0abc)")
+            && m.contains("observation did not find it")),
         "{w:?}"
     );
 }
