@@ -257,8 +257,8 @@ pub struct FargateServiceSpec {
     /// Task-count autoscaling.
     #[builder(default, setter(strip_option))]
     pub autoscaling: Option<Autoscaling>,
-    /// Cloud Map registration.
-    #[builder(default, setter(strip_option))]
+    /// Cloud Map registration (`discovery_opt` takes an `Option`).
+    #[builder(default, setter(strip_option(fallback = discovery_opt)))]
     pub discovery: Option<Discovery>,
     /// What the application may do (`bucket.grant(Access::Read)`): the task role's policy.
     #[builder(default)]
@@ -298,8 +298,8 @@ pub struct FargateServiceSpec {
     #[builder(default, setter(into, strip_option(fallback = deploy_tag_opt)))]
     pub deploy_tag: Option<String>,
     /// A one-off task run before the service changes whenever its image changes (database
-    /// migrations); the deploy stops if it fails.
-    #[builder(default, setter(strip_option))]
+    /// migrations); the deploy stops if it fails (`migration_opt` takes an `Option`).
+    #[builder(default, setter(strip_option(fallback = migration_opt)))]
     pub migration: Option<crate::migration::Migration>,
     /// Task definition revisions kept active for rollbacks; older ones are deregistered.
     #[builder(default = 10)]
