@@ -70,9 +70,6 @@ impl KeyNode {
     fn desired_tags(&self, env: &Environment) -> Tags {
         tags::resource_tags(env, &self.logical)
     }
-    fn pending_window(env: &Environment) -> i32 {
-        if env.is_ephemeral() { 7 } else { 30 }
-    }
 }
 
 #[async_trait]
@@ -242,26 +239,14 @@ impl Resource for KeyNode {
     }
     async fn delete(&self, ctx: &Context, observed: &Observed, guard: &Guard) -> Result<()> {
         let name = alias(ctx.env(), &self.logical);
-        delete(
-            ctx,
-            guard,
-            &name,
-            &observed.physical_id,
-            Self::pending_window(ctx.env()),
-        )
-        .await
+        delete(ctx, guard, &name, &observed.physical_id).await
     }
 }
 
-/// Remove the alias and schedule the key's deletion (KMS keeps it `window` days, during which
-/// the next apply takes it back).
-pub(crate) async fn delete(
-    ctx: &Context,
-    guard: &Guard,
-    alias: &str,
-    key_id: &str,
-    window: i32,
-) -> Result<()> {
+/// Remove the alias and schedule the key's deletion (KMS keeps it 30 days, 7 for an ephemeral
+/// stage, during which the next apply takes it back).
+pub(crate) async fn delete(ctx: &Context, guard: &Guard, alias: &str, key_id: &str) -> Result<()> {
+    let window = if ctx.env().is_ephemeral() { 7 } else { 30 };
     let kms = client(ctx);
     let req = kms.delete_alias().alias_name(alias);
     guard
@@ -280,24 +265,40 @@ pub(crate) async fn delete(
         .await
 }
 
+/// Every alias of the account and region with the key it names (one listing per plan, shared by
+/// the key nodes and the orphan listing).
+pub(crate) async fn all_aliases(
+    ctx: &Context,
+    rid: &ResourceId,
+) -> Result<std::sync::Arc<Vec<(String, String)>>> {
+    ctx.memo("kms:aliases", || async {
+        let pages: Vec<_> = client(ctx)
+            .list_aliases()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(rid, "ListAliases", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.aliases())
+            .filter_map(|a| Some((a.alias_name()?.to_string(), a.target_key_id()?.to_string())))
+            .collect::<Vec<_>>())
+    })
+    .await
+}
+
 /// The key an alias names, if the alias exists.
 pub(crate) async fn alias_target(
     ctx: &Context,
     rid: &ResourceId,
     name: &str,
 ) -> Result<Option<String>> {
-    let pages: Vec<_> = client(ctx)
-        .list_aliases()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| Error::aws(rid, "ListAliases", e))?;
-    Ok(pages
+    Ok(all_aliases(ctx, rid)
+        .await?
         .iter()
-        .flat_map(|p| p.aliases())
-        .find(|a| a.alias_name() == Some(name))
-        .and_then(|a| a.target_key_id().map(String::from)))
+        .find(|(a, _)| a == name)
+        .map(|(_, key)| key.clone()))
 }
 
 pub(crate) async fn key_tags(ctx: &Context, rid: &ResourceId, key_id: &str) -> Result<Tags> {

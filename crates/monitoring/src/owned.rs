@@ -119,18 +119,8 @@ impl OwnedKind for Keys {
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
         let rid = ResourceId::new(KIND_KEY, "*");
         let start = format!("alias/{}", prefix(ctx));
-        let pages: Vec<_> = key::client(ctx)
-            .list_aliases()
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws(&rid, "ListAliases", e))?;
         let mut found = Vec::new();
-        for a in pages.iter().flat_map(|p| p.aliases()) {
-            let (Some(name), Some(key_id)) = (a.alias_name(), a.target_key_id()) else {
-                continue;
-            };
+        for (name, key_id) in key::all_aliases(ctx, &rid).await?.iter() {
             if !name.starts_with(&start) {
                 continue;
             }
@@ -142,8 +132,7 @@ impl OwnedKind for Keys {
         Ok(found)
     }
     async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
-        let window = if ctx.env().is_ephemeral() { 7 } else { 30 };
-        key::delete(ctx, guard, owned.get("alias"), &owned.physical_id, window).await
+        key::delete(ctx, guard, owned.get("alias"), &owned.physical_id).await
     }
 }
 
