@@ -32,6 +32,13 @@ def log(msg):
     print(f"[emulator] {msg}", file=sys.stderr, flush=True)
 
 
+# The AWS services skyforge's crates and tests call.
+SERVICES = (
+    "application-autoscaling cloudwatch dynamodb ec2 ecr ecs elasticache elbv2 iam kms logs rds "
+    "s3 secretsmanager servicediscovery sns ssm sts"
+).split()
+
+
 def runtime_env():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
@@ -51,6 +58,11 @@ def runtime_env():
             "PROVIDER_OVERRIDE_SNS": "skyforge",
             "SKIP_INFRA_DOWNLOADS": "1",
             "PYTHONUNBUFFERED": "1",
+            # Load every service the crates use before "Ready.", one after the other: loaded
+            # lazily by concurrent first requests, moto's modules (logs imports s3) can hit
+            # Python's import-lock deadlock detection and fail those requests with InternalError.
+            "EAGER_SERVICE_LOADING": "1",
+            "SERVICES": ",".join(SERVICES),
         }
     )
     return env

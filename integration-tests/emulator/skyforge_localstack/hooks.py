@@ -134,6 +134,24 @@ def _patch_rule_descriptions():
     SecurityGroupRule.description = property(description)
 
 
+# Moto's backends behind the services skyforge calls (module names under moto/).
+MOTO_BACKENDS = (
+    "applicationautoscaling cloudwatch dynamodb ec2 ecr ecs elasticache elbv2 iam kms logs rds s3 "
+    "secretsmanager servicediscovery sns ssm sts"
+).split()
+
+
+def _preload_moto():
+    """Import moto's backends once, in this thread, before the first request: imported lazily by
+    concurrent first calls (moto.logs imports moto.s3), two threads can each hold a module lock
+    the other needs, and Python fails one import with "deadlock detected by _ModuleLock", which
+    LocalStack answers as InternalError."""
+    import importlib
+
+    for name in MOTO_BACKENDS:
+        importlib.import_module(f"moto.{name}.models")
+
+
 @hooks.on_infra_start()
 def install_skyforge_harness():
     from localstack.aws import handlers
@@ -143,6 +161,7 @@ def install_skyforge_harness():
     from .server import _no_s3_dns_lookup
 
     _no_s3_dns_lookup()
+    _preload_moto()
     _patch_cbor_unknown_members()
     _patch_rule_descriptions()
     handlers.serve_custom_service_request_handlers.append(_handler)
