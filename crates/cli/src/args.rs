@@ -1,13 +1,21 @@
-//! The command line, parsed with clap: subcommands, and options that may stand anywhere.
+//! The command line, parsed with clap: subcommands, options that may stand anywhere, and the
+//! options a tool adds for its own stack (`A`, flattened in).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-/// One skyforge stack's deploy tool.
+use crate::approval::RequireApproval;
+
+/// A tool's options when it adds none of its own.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NoArgs {}
+
+/// One skyforge stack's deploy tool; `A` holds the options the tool adds (clap `Args`; mark them
+/// `global = true` so they may stand after the subcommand too).
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
-pub struct Cli {
+pub struct Cli<A: Args = NoArgs> {
     /// What to do.
     #[command(subcommand)]
     pub command: Cmd,
@@ -20,13 +28,13 @@ pub struct Cli {
     /// Owner id, for several copies of a stage in one account (`--owner chuong`).
     #[arg(long, global = true)]
     pub owner: Option<String>,
-    /// AWS region; default `AWS_REGION`, then the profile's region.
+    /// AWS region; default the tool's, then `AWS_REGION`, then the profile's region.
     #[arg(long, global = true)]
     pub region: Option<String>,
     /// Write the stack outputs as JSON to this file after apply.
     #[arg(long, global = true)]
     pub outputs: Option<PathBuf>,
-    /// Print plans (and outputs) as JSON.
+    /// Print plans, outputs and estimates as JSON.
     #[arg(long, global = true)]
     pub json: bool,
     /// Local state and lock files, when no bucket is given.
@@ -48,6 +56,13 @@ pub struct Cli {
     /// on a terminal, and refuse without one.
     #[arg(long, global = true)]
     pub auto_approve: bool,
+    /// Whether a plan that broadens access (ingress from the internet, new IAM permissions, a
+    /// resource made public) is confirmed on a terminal even under --auto-approve.
+    #[arg(long, global = true, value_enum, default_value_t = RequireApproval::Broadening)]
+    pub require_approval: RequireApproval,
+    /// The tool's own options.
+    #[command(flatten)]
+    pub extra: A,
 }
 
 /// The subcommands.
@@ -58,16 +73,29 @@ pub enum Cmd {
         /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Save the plan (JSON) for `apply PLANFILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
-    /// Plan, confirm, apply under the lock, print the outputs.
-    Apply,
+    /// Plan, confirm, apply under the lock, print the outputs. With PLANFILE, apply that saved
+    /// plan: refused if the stack or the world changed since it was made.
+    Apply {
+        /// A plan saved by `plan --out`.
+        plan_file: Option<PathBuf>,
+    },
     /// Plan and apply the destruction of everything the stack owns.
     Destroy,
     /// Print the outputs of the last apply (from the state).
     Outputs,
-    /// Apply, plan again (must show no changes), print the outputs, destroy; an ephemeral stage,
-    /// no confirmation asked.
+    /// Apply, plan again (must show no changes), print the outputs and the cost, destroy; an
+    /// ephemeral stage, no confirmation asked.
     Demo,
+    /// Estimate the stack's monthly cost from its plan (no AWS call).
+    Cost {
+        /// A price table of your own (JSON, the fields of `skyforge_cost::PriceTable`).
+        #[arg(long, value_name = "FILE")]
+        prices: Option<PathBuf>,
+    },
     /// Apply with a new image tag: new revisions, migrations, rollouts watched to the end.
     Deploy {
         /// The image tag to deploy.

@@ -1,207 +1,55 @@
 //! # skyforge-cli
 //!
-//! The command line of a skyforge deploy tool, for your own stack: give [`main_with`] a
-//! function that builds the stack for an environment, and the binary gets `plan`, `apply`,
-//! `destroy`, `outputs`, `demo`, `deploy --image TAG`, `rollback`, `migrate` and
-//! `force-unlock`, with `--stage`, `--owner`, `--region`, state in local files or S3 (with an S3
-//! or DynamoDB lock), every mutating run locked and journaled, progress bars on a terminal and
-//! plain lines in CI.
+//! The command line of a skyforge deploy tool, for your own stack: give [`Tool::main`] a
+//! function that builds the stack for an environment (and, if you like, options of your own,
+//! clap `Args` flattened in), and the binary gets `plan`, `apply`, `destroy`, `outputs`, `cost`,
+//! `demo`, `deploy --image TAG`, `rollback`, `migrate` and `force-unlock`, with `--stage`,
+//! `--owner`, `--region`, state in local files or S3 (with an S3 or DynamoDB lock), every
+//! mutating run locked and journaled, a line per resource operation and progress bars for
+//! waits on a terminal, plain lines in CI.
 //!
 //! - `apply` and `destroy` show the plan and ask for `yes` on a terminal; `--auto-approve` for
 //!   CI; without a terminal and without it they refuse before any API call.
+//! - A plan that broadens access (ingress from the internet, new IAM permissions, a resource
+//!   made public) is confirmed on a terminal even under `--auto-approve`, and refused without
+//!   one, unless `--require-approval never` (as CDK's `--require-approval broadening`).
+//! - `plan --out FILE` saves the plan; `apply FILE` applies exactly it, refused if the stack or
+//!   what observation finds changed since.
 //! - `plan --detailed-exitcode` exits 0 without changes, 2 with changes, 1 on error (as
 //!   Terraform); a bad command line exits 2 with clap's message.
+//! - `cost` prints a monthly estimate from the plan (`skyforge-cost`), without any AWS call.
 //! - Errors never contain secret values.
 #![warn(missing_docs)]
 
+mod approval;
 mod args;
 mod deploy;
+mod options;
 mod progress;
 #[cfg(test)]
 mod tests;
 
-pub use args::{Cli, Cmd};
-
+pub use approval::{RequireApproval, broadening};
+pub use args::{Cli, Cmd, NoArgs};
 pub use deploy::Release;
+pub use options::{Command, Options, options};
+pub use progress::init_output;
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::Args;
 use skyforge::core::{
     ApplyReport, Context, Environment, Plan, PlanMode, PlanOptions, Stack, Stage,
 };
 use skyforge::state::{
-    Backend, DynamoDbLock, FileLock, LocalStore, Locker, Review, S3Lock, S3Store, StateStore,
+    Backend, DynamoDbLock, FileLock, LocalStore, Locker, S3Lock, S3Store, StateStore,
 };
 
 /// Errors of a run: the engine's, the state's, or the command line's.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
-
-pub use progress::init_output;
-
-/// What the command line asked for.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `plan`, `apply`, `destroy` or `demo` (apply, re-plan, outputs, destroy).
-    pub command: Command,
-    /// The environment (project, stage, owner, region).
-    pub env: Environment,
-    /// Write the stack outputs as JSON here after apply.
-    pub outputs: Option<PathBuf>,
-    /// Print plans as JSON instead of text.
-    pub json: bool,
-    /// Local state and lock files (when no bucket is given): `.skyforge` by default.
-    pub state_dir: PathBuf,
-    /// Keep state in this S3 bucket (`skyforge/<stack>.json`), locked in S3 or in `lock_table`.
-    pub state_bucket: Option<String>,
-    /// Lock in this DynamoDB table (`LockID` key) instead of S3.
-    pub lock_table: Option<String>,
-    /// Create the bucket and table first (idempotent).
-    pub bootstrap: bool,
-    /// The lock id for `force-unlock`.
-    pub unlock_id: Option<String>,
-    /// Protected resources (`KIND.ID`) this run may delete or replace (`--allow-destroy`).
-    pub allow_destroy: BTreeSet<String>,
-    /// What `deploy` ships (`--image TAG`, `--service NAME`).
-    pub release: Release,
-    /// The service `rollback` rolls back or `migrate` migrates (`--service NAME`).
-    pub service: Option<String>,
-    /// The cluster's logical id for `rollback` (`--cluster`, default `main`).
-    pub cluster: String,
-    /// Apply without asking.
-    pub auto_approve: bool,
-    /// `plan`: exit 2 when there are changes.
-    pub detailed_exitcode: bool,
-}
-
-/// The subcommand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    /// Show what apply would do.
-    Plan,
-    /// Plan and apply, then print the outputs.
-    Apply,
-    /// Plan and apply the destruction of everything the stack owns.
-    Destroy,
-    /// Apply, plan again (must show no changes), print outputs, destroy.
-    Demo,
-    /// Remove a stale lock, given its exact id.
-    ForceUnlock,
-    /// Apply with a release: new revisions, migrations, rollouts watched to the end.
-    Deploy,
-    /// Put a service back on its previous revision.
-    Rollback,
-    /// Run a service's migration now.
-    Migrate,
-    /// Print the outputs of the last apply.
-    Outputs,
-}
-
-/// The options `cli` asks for; `default_project` and `default_stage` are the binary's, and the
-/// region falls back to `AWS_REGION`, then the profile's (`region`, the SDK's default chain).
-pub fn options(
-    cli: Cli,
-    default_project: &str,
-    default_stage: Stage,
-    region: Option<String>,
-) -> Result<Options, String> {
-    let stage = match &cli.stage {
-        Some(s) => Stage::parse(s).map_err(|e| e.to_string())?,
-        None => default_stage,
-    };
-    let (command, release, service, cluster, unlock_id, detailed) = match cli.command.clone() {
-        Cmd::Plan { detailed_exitcode } => (
-            Command::Plan,
-            Release::default(),
-            None,
-            None,
-            None,
-            detailed_exitcode,
-        ),
-        Cmd::Apply => (Command::Apply, Release::default(), None, None, None, false),
-        Cmd::Destroy => (
-            Command::Destroy,
-            Release::default(),
-            None,
-            None,
-            None,
-            false,
-        ),
-        Cmd::Outputs => (
-            Command::Outputs,
-            Release::default(),
-            None,
-            None,
-            None,
-            false,
-        ),
-        Cmd::Demo => (Command::Demo, Release::default(), None, None, None, false),
-        Cmd::Deploy { image, service } => {
-            let release = Release {
-                image: Some(image),
-                services: service.into_iter().collect(),
-            };
-            (Command::Deploy, release, None, None, None, false)
-        }
-        Cmd::Rollback { service, cluster } => (
-            Command::Rollback,
-            Release::default(),
-            Some(service),
-            Some(cluster),
-            None,
-            false,
-        ),
-        Cmd::Migrate { service, cluster } => (
-            Command::Migrate,
-            Release::default(),
-            Some(service),
-            Some(cluster),
-            None,
-            false,
-        ),
-        Cmd::ForceUnlock { lock_id } => (
-            Command::ForceUnlock,
-            Release::default(),
-            None,
-            None,
-            Some(lock_id),
-            false,
-        ),
-    };
-    let mut env = Environment::new(
-        cli.project.unwrap_or_else(|| default_project.to_string()),
-        stage,
-    );
-    if let Some(o) = cli.owner {
-        env = env.owner(o);
-    }
-    let region = cli
-        .region
-        .or(region)
-        .ok_or("no AWS region: pass --region, or set AWS_REGION or a region in your profile")?;
-    env = env.region(region).ephemeral(command == Command::Demo);
-    Ok(Options {
-        command,
-        env,
-        outputs: cli.outputs,
-        json: cli.json,
-        state_dir: cli.state_dir,
-        state_bucket: cli.state_bucket,
-        lock_table: cli.lock_table,
-        bootstrap: cli.bootstrap,
-        unlock_id,
-        allow_destroy: cli.allow_destroy.into_iter().collect::<BTreeSet<_>>(),
-        release,
-        service,
-        cluster: cluster.unwrap_or_else(|| "main".into()),
-        auto_approve: cli.auto_approve || command == Command::Demo,
-        detailed_exitcode: detailed,
-    })
-}
 
 /// The region of `AWS_REGION`, else of the profile (the SDK's default region chain).
 pub async fn default_region() -> Option<String> {
@@ -288,6 +136,16 @@ fn refusal_error(refusals: &[skyforge::core::Refusal]) -> Error {
     .into()
 }
 
+/// The state crate's error, with a refusal turned into the flags that would allow it.
+fn run_error(e: skyforge::state::Error) -> Error {
+    match e {
+        skyforge::state::Error::Core(skyforge::core::Error::Protected { refusals }) => {
+            refusal_error(&refusals)
+        }
+        other => other.into(),
+    }
+}
+
 /// Plan and apply (or destroy) under one lock: the plan shown is the plan applied, and a second
 /// operator is refused before planning.
 pub(crate) async fn locked_run(
@@ -300,60 +158,20 @@ pub(crate) async fn locked_run(
     let (plan, report) =
         skyforge::state::plan_and_apply(stack, ctx, b, mode, &opts.allow_destroy, |plan| {
             show(plan, opts.json);
-            review(plan, opts.auto_approve)
+            approval::review(plan, opts)
         })
         .await
-        .map_err(|e| -> Error {
-            match e {
-                // A refused plan stops before any call; say which flags would allow it.
-                skyforge::state::Error::Core(skyforge::core::Error::Protected { refusals }) => {
-                    refusal_error(&refusals)
-                }
-                other => other.into(),
-            }
-        })?;
+        .map_err(run_error)?;
     if plan.has_changes() && report.is_none() {
         return Err("cancelled at the confirmation: nothing was changed".into());
     }
     Ok((plan, report))
 }
 
-/// Proceed with `plan`: at once with `--auto-approve` or when it changes nothing, else when the
-/// person at the terminal types `yes`.
-fn review(plan: &Plan, auto_approve: bool) -> Review {
-    if auto_approve || !plan.has_changes() {
-        return Review::Proceed;
-    }
-    print!("Do you want to perform these actions? Only 'yes' will be accepted: ");
-    let _ = std::io::Write::flush(&mut std::io::stdout());
-    let mut answer = String::new();
-    if std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() == "yes" {
-        Review::Proceed
-    } else {
-        Review::Stop
-    }
-}
-
-/// Refuse a run that would need a confirmation nobody can give (no terminal, no
-/// `--auto-approve`), before any API call.
-fn check_approval(opts: &Options) -> Result<(), Error> {
-    let mutating = matches!(
-        opts.command,
-        Command::Apply | Command::Destroy | Command::Deploy
-    );
-    if mutating && !opts.auto_approve && !std::io::stdin().is_terminal() {
-        return Err("apply, destroy and deploy ask for confirmation on a terminal; there is none here: pass --auto-approve (CI) or run it on a terminal".into());
-    }
-    Ok(())
-}
-
-async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
-    let (plan, report) = locked_run(stack, ctx, opts, b, PlanMode::Apply).await?;
-
-    if !plan.has_changes() {
+fn report_apply(plan_changed: bool, report: ApplyReport, opts: &Options) -> Result<(), Error> {
+    if !plan_changed {
         println!("No changes. Infrastructure matches the spec.");
     }
-    let report = report.unwrap_or_default();
     let slowest = report
         .timings
         .iter()
@@ -374,16 +192,74 @@ async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Res
     )
 }
 
+async fn apply(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
+    if let Some(path) = &opts.plan_file {
+        return apply_saved(stack, ctx, opts, b, path).await;
+    }
+    let (plan, report) = locked_run(stack, ctx, opts, b, PlanMode::Apply).await?;
+    report_apply(plan.has_changes(), report.unwrap_or_default(), opts)
+}
+
+/// `apply PLANFILE`: the plan reviewed when it was saved, applied as it is (no second question,
+/// as Terraform); refused if the stack's spec or what observation finds changed since.
+async fn apply_saved(
+    stack: &Stack,
+    ctx: &Context,
+    opts: &Options,
+    b: &Backend,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("reading the plan {}: {e}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a skyforge plan: {e}", path.display()))?;
+    let report = skyforge::state::apply_with(stack, ctx, &plan, b, &opts.allow_destroy)
+        .await
+        .map_err(run_error)?;
+    report_apply(plan.has_changes(), report, opts)
+}
+
 async fn destroy(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
     let (plan, _) = locked_run(stack, ctx, opts, b, PlanMode::Destroy).await?;
     println!("Destroy complete: {} deleted.", plan.summary.destroy);
     Ok(())
 }
 
+/// `cost`: the estimate of the stack as specified (its plan against an empty account), from the
+/// built-in table of the region or `--prices FILE`.
+fn cost(stack: &Stack, opts: &Options) -> Result<(), Error> {
+    let region = opts.env.region_name().unwrap_or_default();
+    let prices = match &opts.prices {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("reading prices {}: {e}", path.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a price table: {e}", path.display()))?
+        }
+        None => skyforge_cost::PriceTable::for_region(region).ok_or_else(|| {
+            format!(
+                "no built-in prices for {region} (there are for {}): pass --prices FILE",
+                skyforge_cost::PriceTable::regions().join(", ")
+            )
+        })?,
+    };
+    let plan = stack.plan_offline()?;
+    let e = skyforge_cost::estimate(&plan, &prices, &skyforge_cost::Assumptions::default());
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+    } else {
+        println!("{e}");
+    }
+    Ok(())
+}
+
 /// Run the command for `stack`. `Ok(true)` when a plan has changes left to apply (what
 /// `plan --detailed-exitcode` reports with exit code 2).
 pub async fn run(stack: Stack, opts: &Options) -> Result<bool, Error> {
-    check_approval(opts)?;
+    if opts.command == Command::Cost {
+        return cost(&stack, opts).map(|()| false);
+    }
+    approval::check_approval(opts)?;
     let ctx = Context::load(opts.env.clone()).await?;
     let b = backend(opts, &ctx, &stack).await?;
     match opts.command {
@@ -406,6 +282,15 @@ async fn plan(stack: &Stack, opts: &Options, ctx: &Context, b: &Backend) -> Resu
     let plan = skyforge::state::plan_with(stack, ctx, b, PlanMode::Apply, &options).await?;
     show(&plan, opts.json);
     refused(&plan)?;
+    if let Some(path) = &opts.plan_out {
+        std::fs::write(path, plan.to_json())
+            .map_err(|e| format!("writing the plan to {}: {e}", path.display()))?;
+        println!(
+            "Saved the plan to {}: apply it with `apply {}`.",
+            path.display(),
+            path.display()
+        );
+    }
     if !plan.has_changes() {
         println!("No changes. Infrastructure matches the spec.");
     }
@@ -430,13 +315,31 @@ async fn outputs(opts: &Options, b: &Backend) -> Result<(), Error> {
     write_outputs(opts, &value)
 }
 
+async fn demo(stack: &Stack, ctx: &Context, opts: &Options, b: &Backend) -> Result<(), Error> {
+    apply(stack, ctx, opts, b).await?;
+    let again = stack.plan(ctx).await?;
+    if again.has_changes() {
+        show(&again, opts.json);
+        return Err("the second plan still has changes: apply did not converge".into());
+    }
+    println!("Second plan: no changes. Infrastructure matches the spec.");
+    if opts
+        .env
+        .region_name()
+        .and_then(skyforge_cost::PriceTable::for_region)
+        .is_some()
+    {
+        cost(stack, opts)?;
+    }
+    destroy(stack, ctx, opts, b).await
+}
+
 async fn run_stack(stack: &Stack, opts: &Options, ctx: &Context, b: &Backend) -> Result<(), Error> {
-    let (ctx, b) = (ctx.clone(), b.clone());
     match opts.command {
-        Command::Plan => unreachable!("plan goes through `plan`"),
-        Command::Outputs => outputs(opts, &b).await?,
-        Command::Apply => apply(stack, &ctx, opts, &b).await?,
-        Command::Destroy => destroy(stack, &ctx, opts, &b).await?,
+        Command::Outputs => outputs(opts, b).await,
+        Command::Apply => apply(stack, ctx, opts, b).await,
+        Command::Destroy => destroy(stack, ctx, opts, b).await,
+        Command::Demo => demo(stack, ctx, opts, b).await,
         Command::ForceUnlock => {
             let id = opts.unlock_id.as_deref().unwrap_or_default();
             let info = b.locker.force_unlock(&stack.name(), id).await?;
@@ -444,60 +347,91 @@ async fn run_stack(stack: &Stack, opts: &Options, ctx: &Context, b: &Backend) ->
                 "Released the lock {} held by {} for {}.",
                 info.id, info.holder, info.operation
             );
+            Ok(())
         }
-        Command::Demo => {
-            apply(stack, &ctx, opts, &b).await?;
-            let again = stack.plan(&ctx).await?;
-            if again.has_changes() {
-                show(&again, opts.json);
-                return Err("the second plan still has changes: apply did not converge".into());
-            }
-            println!("Second plan: no changes. Infrastructure matches the spec.");
-            destroy(stack, &ctx, opts, &b).await?;
-        }
-        Command::Deploy | Command::Rollback | Command::Migrate => {
-            return Err("deploy, rollback and migrate go through `run`".into());
-        }
+        other => Err(format!("{other:?} does not go through `run_stack`").into()),
     }
-    Ok(())
 }
 
-/// `main` of a deploy tool: parse the command line, build the stack with `build`, run, map the
-/// outcome to an exit code (0 done, 1 error, 2 a bad command line or, with `plan
-/// --detailed-exitcode`, changes to apply). Errors never contain secret values.
+/// A deploy tool: its defaults (project, stage, region) and, through [`Tool::main`], its
+/// `main`.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    project: String,
+    stage: Stage,
+    region: Option<String>,
+}
+
+impl Tool {
+    /// A tool whose stacks are `project`'s, `stage` unless `--stage` says otherwise.
+    pub fn new(project: impl Into<String>, stage: Stage) -> Tool {
+        Tool {
+            project: project.into(),
+            stage,
+            region: None,
+        }
+    }
+    /// The region without `--region` (the system's, as `us-west-1` for a team that lives
+    /// there); without it, `AWS_REGION`, then the profile's.
+    pub fn region(mut self, region: impl Into<String>) -> Tool {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// `main` of the tool: parse the command line (with the tool's own options `A`), build the
+    /// stack with `build`, run, map the outcome to an exit code (0 done, 1 error, 2 a bad
+    /// command line or, with `plan --detailed-exitcode`, changes to apply). Errors never
+    /// contain secret values.
+    pub async fn main<A: Args + Clone>(
+        self,
+        build: impl FnOnce(&Environment, &Release, &A) -> skyforge::core::Result<Stack>,
+    ) -> ExitCode {
+        use clap::Parser;
+        let cli = match Cli::<A>::try_parse() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            }
+        };
+        let extra = cli.extra.clone();
+        let region = match self.region {
+            Some(r) => Some(r),
+            None => default_region().await,
+        };
+        let opts = match options(cli, &self.project, self.stage, region) {
+            Ok(o) => o,
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return ExitCode::from(2);
+            }
+        };
+        init_output(std::io::stderr().is_terminal());
+        let result = match build(&opts.env, &opts.release, &extra) {
+            Ok(stack) => run(stack, &opts).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(true) if opts.detailed_exitcode => ExitCode::from(2),
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// `main` of a deploy tool without options of its own: [`Tool::main`] with `default_project`
+/// and `default_stage`.
 pub async fn main_with(
     default_project: &str,
     default_stage: Stage,
     build: impl FnOnce(&Environment, &Release) -> skyforge::core::Result<Stack>,
 ) -> ExitCode {
-    use clap::Parser;
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
-    };
-    let opts = match options(cli, default_project, default_stage, default_region().await) {
-        Ok(o) => o,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(2);
-        }
-    };
-    init_output(std::io::stderr().is_terminal());
-    let result = match build(&opts.env, &opts.release) {
-        Ok(stack) => run(stack, &opts).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(true) if opts.detailed_exitcode => ExitCode::from(2),
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    Tool::new(default_project, default_stage)
+        .main(|env, release, _: &NoArgs| build(env, release))
+        .await
 }
 
 /// The README's example, compiled (not run: it needs AWS) as a doctest.

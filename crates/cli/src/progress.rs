@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use skyforge::core::wait::PROGRESS_TARGET;
+use skyforge::core::wait::{OPERATION_TARGET, PROGRESS_TARGET};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -16,6 +16,8 @@ struct Progress {
     resource: String,
     state: String,
     target: String,
+    op: String,
+    started: bool,
     elapsed_ms: u64,
     polls: u64,
     done: bool,
@@ -28,6 +30,7 @@ impl Visit for Progress {
             "resource" => self.resource = v.to_string(),
             "state" => self.state = v.to_string(),
             "target" => self.target = v.to_string(),
+            "op" => self.op = v.to_string(),
             _ => {}
         }
     }
@@ -42,6 +45,7 @@ impl Visit for Progress {
         match f.name() {
             "done" => self.done = v,
             "failed" => self.failed = v,
+            "started" => self.started = v,
             _ => {}
         }
     }
@@ -55,11 +59,16 @@ struct ProgressLayer {
 
 impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != PROGRESS_TARGET {
+        let target = event.metadata().target();
+        if target != PROGRESS_TARGET && target != OPERATION_TARGET {
             return;
         }
         let mut p = Progress::default();
         event.record(&mut p);
+        if target == OPERATION_TARGET {
+            self.operation(&p);
+            return;
+        }
         // Something ready at the first look was never waited for: nothing to show.
         if p.done && p.polls <= 1 {
             return;
@@ -101,6 +110,42 @@ impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
     }
 }
 
+impl ProgressLayer {
+    /// A spinner for `resource` on a terminal.
+    fn bar(&self, multi: &MultiProgress, resource: &str) -> ProgressBar {
+        let b = multi.add(ProgressBar::new_spinner());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.set_prefix(resource.to_string());
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    }
+
+    /// A resource operation: a spinner from its start to its end on a terminal, one line when
+    /// it ends otherwise.
+    fn operation(&self, p: &Progress) {
+        let secs = p.elapsed_ms as f64 / 1000.0;
+        let outcome = if p.failed { "failed after" } else { "done in" };
+        let Some(multi) = &self.bars else {
+            if !p.started {
+                eprintln!("  {}: {} {outcome} {secs:.1} s", p.resource, p.op);
+            }
+            return;
+        };
+        let key = format!("{} {}", p.resource, p.op);
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        if p.started {
+            let bar = self.bar(multi, &p.resource);
+            bar.set_message(format!("{}...", p.op));
+            active.insert(key, bar);
+        } else if let Some(bar) = active.remove(&key) {
+            bar.finish_with_message(format!("{} {outcome} {secs:.1} s", p.op));
+        }
+    }
+}
+
 /// Install the output: progress as spinners when `terminal`, else as lines on stderr; other
 /// events per `RUST_LOG` (default: warnings).
 pub fn init_output(terminal: bool) {
@@ -115,7 +160,8 @@ pub fn init_output(terminal: bool) {
         .with(
             progress.with_filter(
                 tracing_subscriber::filter::Targets::new()
-                    .with_target(PROGRESS_TARGET, tracing::Level::INFO),
+                    .with_target(PROGRESS_TARGET, tracing::Level::INFO)
+                    .with_target(OPERATION_TARGET, tracing::Level::INFO),
             ),
         )
         .with(log)

@@ -254,8 +254,8 @@ pub struct FargateServiceSpec {
     /// allow it); the load balancer's group is allowed on the container port either way.
     #[builder(default, setter(strip_option))]
     pub security_group: Option<GroupHandle>,
-    /// Task-count autoscaling.
-    #[builder(default, setter(strip_option))]
+    /// Task-count autoscaling (`autoscaling_opt` takes an `Option`).
+    #[builder(default, setter(strip_option(fallback = autoscaling_opt)))]
     pub autoscaling: Option<Autoscaling>,
     /// Cloud Map registration (`discovery_opt` takes an `Option`).
     #[builder(default, setter(strip_option(fallback = discovery_opt)))]

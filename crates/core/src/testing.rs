@@ -80,3 +80,32 @@ pub fn aws_error(code: &str, message: &str) -> aws_smithy_types::error::ErrorMet
         .message(message)
         .build()
 }
+
+/// The plan of resource `kind.id` with `action`, for tests of code that reads plans (cost
+/// estimates, approval rules): no physical id, no dependencies.
+pub fn planned(kind: &str, id: &str, action: crate::Action) -> crate::ResourcePlan {
+    crate::ResourcePlan {
+        id: crate::ResourceId::new(kind, id),
+        physical_id: None,
+        service: "test".into(),
+        depends_on: vec![],
+        orphan: false,
+        protected: false,
+        not_ready: None,
+        pending: vec![],
+        action,
+    }
+}
+
+/// A planned create of `kind.id` whose fields are the members of the JSON object `fields`, all
+/// known.
+pub fn planned_create(kind: &str, id: &str, fields: serde_json::Value) -> crate::ResourcePlan {
+    let fields = match fields {
+        serde_json::Value::Object(m) => m
+            .into_iter()
+            .map(|(k, v)| (k, crate::Value::Known(v)))
+            .collect(),
+        _ => Default::default(),
+    };
+    planned(kind, id, crate::Action::Create { fields })
+}

@@ -14,6 +14,11 @@ use crate::error::{Error, Result};
 /// `tracing` target of progress events.
 pub const PROGRESS_TARGET: &str = "skyforge::progress";
 
+/// `tracing` target of resource operations during apply: an event when a mutating operation
+/// (create, update, replace, delete, run) starts (`started = true`) and when it ends
+/// (`elapsed_ms`, `failed`), with the fields `resource` and `op`.
+pub const OPERATION_TARGET: &str = "skyforge::operation";
+
 /// The default deadline of a wait on a resource of `kind`: NAT gateways 10 min, RDS instances
 /// and clusters 60 min, ElastiCache clusters and replication groups 45 min, ECS service rollouts
 /// 30 min, anything else 30 min. Override per kind or resource with

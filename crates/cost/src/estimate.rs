@@ -194,8 +194,13 @@ impl Pricer<'_> {
     }
 
     fn service(&mut self, id: &str, f: &Fields) {
-        let Some(td) = self.by_id.get(&format!("ecs_task_definition.{id}")).copied() else {
-            self.unpriced.push(format!("ecs_service.{id}: no task definition in the plan"));
+        let Some(td) = self
+            .by_id
+            .get(&format!("ecs_task_definition.{id}"))
+            .copied()
+        else {
+            self.unpriced
+                .push(format!("ecs_service.{id}: no task definition in the plan"));
             return;
         };
         let (cpu, mem) = (
@@ -236,8 +241,10 @@ impl Pricer<'_> {
         let class = text(f, "class").unwrap_or_default();
         let p = self.prices;
         let Some(hourly) = PriceTable::lookup(&p.rds_postgres_hour, class) else {
-            self.unpriced
-                .push(format!("db_instance.{id}: no price for {class} in {}", p.region));
+            self.unpriced.push(format!(
+                "db_instance.{id}: no price for {class} in {}",
+                p.region
+            ));
             return;
         };
         let copies = if flag(f, "multi_az") { 2.0 } else { 1.0 };

@@ -1,30 +1,13 @@
 //! The estimate of hand-made plans against figures worked out by hand from the price table.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
-use skyforge_core::{Action, Plan, PlanMode, ResourceId, ResourcePlan, Value};
+use skyforge_core::testing::planned_create;
+use skyforge_core::{Plan, PlanMode, ResourcePlan};
 
 use crate::{Assumptions, PriceTable, estimate};
 
 fn create(kind: &str, id: &str, fields: serde_json::Value) -> ResourcePlan {
-    let fields: BTreeMap<String, Value> = fields
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::Known(v.clone())))
-        .collect();
-    ResourcePlan {
-        id: ResourceId::new(kind, id),
-        physical_id: None,
-        service: "test".into(),
-        depends_on: vec![],
-        orphan: false,
-        protected: false,
-        not_ready: None,
-        pending: vec![],
-        action: Action::Create { fields },
-    }
+    planned_create(kind, id, fields)
 }
 
 fn plan(resources: Vec<ResourcePlan>) -> Plan {
@@ -55,7 +38,10 @@ fn a_service_costs_its_task_size_at_the_desired_count_and_at_the_maximum() {
     assert_eq!(e.lines.len(), 1, "{e}");
     assert!(close(e.lines[0].monthly, 2.0 * 18.02005), "{e}");
     assert!(close(e.lines[0].at_max, 10.0 * 18.02005), "{e}");
-    assert_eq!(e.lines[0].item, "Fargate 0.5 vCPU / 1 GB x 2 task(s) (max 10)");
+    assert_eq!(
+        e.lines[0].item,
+        "Fargate 0.5 vCPU / 1 GB x 2 task(s) (max 10)"
+    );
 }
 
 #[test]
@@ -104,7 +90,11 @@ fn cache_nodes_are_the_primary_and_replicas_of_every_shard() {
 #[test]
 fn the_network_edges_are_priced_with_their_assumptions() {
     let p = plan(vec![
-        create("load_balancer", "public", json!({"scheme": "internet-facing"})),
+        create(
+            "load_balancer",
+            "public",
+            json!({"scheme": "internet-facing"}),
+        ),
         create("nat_gateway", "a", json!({})),
         create("eip", "a", json!({})),
         create(
@@ -144,7 +134,11 @@ fn an_unknown_instance_class_is_named_not_counted_as_free() {
 #[test]
 fn alarms_are_priced_per_metric_and_free_kinds_have_no_line() {
     let p = plan(vec![
-        create("cloudwatch_alarm", "cpu", json!({"metric": "AWS/ECS CPUUtilization (Average)"})),
+        create(
+            "cloudwatch_alarm",
+            "cpu",
+            json!({"metric": "AWS/ECS CPUUtilization (Average)"}),
+        ),
         create(
             "cloudwatch_alarm",
             "errors",
@@ -175,7 +169,10 @@ fn the_built_in_tables_cover_the_same_classes_in_both_regions() {
     let (e, w) = (east(), PriceTable::for_region("us-west-1").unwrap());
     let names = |l: &[(String, f64)]| l.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
     assert_eq!(names(&e.rds_postgres_hour), names(&w.rds_postgres_hour));
-    assert_eq!(names(&e.elasticache_node_hour), names(&w.elasticache_node_hour));
+    assert_eq!(
+        names(&e.elasticache_node_hour),
+        names(&w.elasticache_node_hour)
+    );
     assert!(w.fargate_vcpu_hour > e.fargate_vcpu_hour);
     assert!(PriceTable::for_region("eu-west-1").is_none());
     let back: PriceTable = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();

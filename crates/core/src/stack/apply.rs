@@ -25,7 +25,7 @@ use crate::executor::{self, Order};
 use crate::owned::{Owned, OwnedKind};
 use crate::plan::{Action, Plan, PlanMode, ReplaceOrder, ResourceId, ResourcePlan};
 use crate::resource::{Guard, NoHooks, Observed, Outputs, Readiness, RunHooks, settle_pending};
-use crate::wait::Poll;
+use crate::wait::{OPERATION_TARGET, Poll};
 
 /// Options of an apply.
 #[derive(Clone)]
@@ -449,8 +449,19 @@ impl<'a> Run<'a> {
 
     async fn timed(&self, i: usize, phase: Phase) -> Result<()> {
         let start_ms = self.t0.elapsed().as_millis() as u64;
+        let op = self.op_name(phase, i);
+        // Reads and readiness waits have progress events of their own (`wait`).
+        let mutating = !matches!(phase, Phase::Ready) && op != "read";
+        let resource = self.ids[i].to_string();
+        if mutating {
+            tracing::info!(target: OPERATION_TARGET, resource = resource.as_str(), op = op.as_str(), started = true, "{op} started");
+        }
         let r = self.work(i, phase).await;
         let end_ms = self.t0.elapsed().as_millis() as u64;
+        if mutating {
+            let (elapsed_ms, failed) = (end_ms - start_ms, r.is_err());
+            tracing::info!(target: OPERATION_TARGET, resource = resource.as_str(), op = op.as_str(), elapsed_ms, failed, "{op} ended");
+        }
         let mut t = self.timings.lock().unwrap_or_else(|p| p.into_inner());
         let slot = &mut t[i];
         *slot = Some(match *slot {

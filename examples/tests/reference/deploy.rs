@@ -12,7 +12,8 @@ use skyforge_integration_tests::{TestStack, calls_between, inventory};
 fn driver(project: &str, dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_deploy_demo"));
     c.args(args)
-        .args(["--auto-approve", "--project", project, "--state-dir"])
+        .args(["--auto-approve", "--require-approval", "never"])
+        .args(["--project", project, "--state-dir"])
         .arg(dir.join("state"))
         .env("AWS_SDK_UA_APP_ID", project)
         .env("DATABASE_URL", "postgres://app@db:5432/app");
