@@ -9,10 +9,12 @@
 
 mod control;
 mod ecs;
+mod iam_actions;
 mod inventory;
 mod inventory_ecs;
 
 pub use ecs::{ecs_service, task_image};
+pub use iam_actions::iam_action;
 
 use std::collections::BTreeMap;
 

@@ -55,6 +55,8 @@ impl Visit for Progress {
 struct ProgressLayer {
     bars: Option<MultiProgress>,
     active: Mutex<HashMap<String, ProgressBar>>,
+    /// Per resource waiting, the state last printed and when (plain lines only).
+    printed: Mutex<HashMap<String, (String, f64)>>,
 }
 
 impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
@@ -75,14 +77,7 @@ impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
         }
         let secs = p.elapsed_ms as f64 / 1000.0;
         let Some(multi) = &self.bars else {
-            let what = if p.done {
-                format!("{} after {secs:.1} s", p.target)
-            } else if p.failed {
-                format!("FAILED in state {} after {secs:.1} s", p.state)
-            } else {
-                format!("{} (waiting for {}, {secs:.1} s)", p.state, p.target)
-            };
-            eprintln!("  {}: {what}", p.resource);
+            self.line(&p, secs);
             return;
         };
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,7 +105,33 @@ impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
     }
 }
 
+/// Seconds between two lines of a wait whose state does not change (CI logs).
+const QUIET_SECS: f64 = 30.0;
+
 impl ProgressLayer {
+    /// A wait's step as a log line: when it starts, when its state changes, every
+    /// [`QUIET_SECS`] while it does not, and when it ends.
+    fn line(&self, p: &Progress, secs: f64) {
+        let mut last = self.printed.lock().unwrap_or_else(|e| e.into_inner());
+        let what = if p.done {
+            last.remove(&p.resource);
+            format!("{} after {secs:.1} s", p.target)
+        } else if p.failed {
+            last.remove(&p.resource);
+            format!("FAILED in state {} after {secs:.1} s", p.state)
+        } else {
+            let quiet = last
+                .get(&p.resource)
+                .is_some_and(|(state, at)| *state == p.state && secs - at < QUIET_SECS);
+            if quiet {
+                return;
+            }
+            last.insert(p.resource.clone(), (p.state.clone(), secs));
+            format!("{} (waiting for {}, {secs:.1} s)", p.state, p.target)
+        };
+        eprintln!("  {}: {what}", p.resource);
+    }
+
     /// A spinner for `resource` on a terminal.
     fn bar(&self, multi: &MultiProgress, resource: &str) -> ProgressBar {
         let b = multi.add(ProgressBar::new_spinner());
@@ -152,6 +173,7 @@ pub fn init_output(terminal: bool) {
     let progress = ProgressLayer {
         bars: terminal.then(MultiProgress::new),
         active: Mutex::new(HashMap::new()),
+        printed: Mutex::new(HashMap::new()),
     };
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)

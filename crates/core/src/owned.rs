@@ -60,6 +60,11 @@ pub trait OwnedKind: Send + Sync {
     fn inside(&self) -> &'static [&'static str] {
         &[]
     }
+    /// The IAM actions listing and deleting this kind need (its nodes' `observe` and `delete`);
+    /// `None` while undeclared.
+    fn permissions(&self) -> Option<crate::Permissions> {
+        None
+    }
     /// Every resource of this kind that carries the stack's ownership tags, of every page.
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>>;
     /// Whether deleting it loses data (a secret's value, a repository's images).

@@ -533,6 +533,12 @@ pub trait Resource: Send + Sync {
     async fn wait_ready(&self, _ctx: &Context, observed: Observed) -> Result<Observed> {
         Ok(observed)
     }
+    /// The IAM actions this kind's calls need ([`crate::Permissions`]), declared next to the code
+    /// that makes the calls; `None` while a kind has not declared them (a deploy policy made for
+    /// a stack names such kinds).
+    fn permissions(&self) -> Option<crate::Permissions> {
+        None
+    }
     /// A data source (like Terraform's `data` blocks): only observed, never created, changed or
     /// deleted. Its plan action is always no-op; `observe` must find it.
     fn read_only(&self) -> bool {

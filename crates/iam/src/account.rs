@@ -3,6 +3,7 @@
 //! `GetCallerIdentity`).
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::{
     Context, Environment, Error, FieldDiff, Fields, Guard, Inputs, Observed, Ref, Resource,
     ResourceId, Result, Stack,
@@ -21,8 +22,19 @@ pub fn current_account(stack: &mut Stack) -> Ref<String> {
     Ref::new(node, "account_id")
 }
 
+/// `sts:GetCallerIdentity` needs no permission.
+pub(crate) const ACCOUNT_PERMISSIONS: Permissions = Permissions {
+    observe: &[],
+    create: &[],
+    update: &[],
+    delete: &[],
+};
+
 #[async_trait]
 impl Resource for AccountNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ACCOUNT_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_ACCOUNT, "current")
     }

@@ -1,5 +1,6 @@
 //! The role node: observe, create, update in place, delete.
 
+use skyforge_core::Permissions;
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
@@ -58,8 +59,44 @@ impl RoleNode {
     }
 }
 
+/// The calls of a role.
+pub(crate) const ROLE_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+    ],
+    create: &[
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:TagRole",
+    ],
+    update: &[
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+    ],
+    delete: &[
+        "iam:DeleteRole",
+        "iam:DeleteRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+    ],
+};
+
 #[async_trait]
 impl Resource for RoleNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ROLE_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_ROLE, &self.spec.logical_id)
     }

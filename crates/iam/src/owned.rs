@@ -2,6 +2,7 @@
 //! prefix and kept when their tags name this stack.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -28,6 +29,14 @@ fn prefix(env: &skyforge_core::Environment) -> String {
 impl OwnedKind for Roles {
     fn kind(&self) -> &'static str {
         KIND_ROLE
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &["iam:ListRoles", "iam:ListRoleTags"],
+            create: &[],
+            update: &[],
+            delete: crate::node::ROLE_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "iam"

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -53,8 +54,27 @@ impl LogGroup {
     }
 }
 
+/// The calls of the flow logs' log group.
+pub(crate) const FLOW_LOG_GROUP_PERMISSIONS: Permissions = Permissions {
+    observe: &["logs:DescribeLogGroups", "logs:ListTagsForResource"],
+    create: &[
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:TagResource",
+    ],
+    update: &[
+        "logs:PutRetentionPolicy",
+        "logs:TagResource",
+        "logs:UntagResource",
+    ],
+    delete: &["logs:DeleteLogGroup"],
+};
+
 #[async_trait]
 impl Resource for LogGroup {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(FLOW_LOG_GROUP_PERMISSIONS)
+    }
     crate::node_identity!(KIND_LOG_GROUP, "logs");
     fn validate(&self, _: &Environment) -> Result<()> {
         if !RETENTION_DAYS.contains(&self.retention_days) {
@@ -284,8 +304,19 @@ pub(crate) struct FlowLog {
     pub(crate) traffic: TrafficType,
 }
 
+/// The calls of a flow log; creating it hands the delivery role to the service (`iam:PassRole`).
+pub(crate) const FLOW_LOG_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeFlowLogs"],
+    create: &["ec2:CreateFlowLogs", "ec2:CreateTags", "iam:PassRole"],
+    update: &["ec2:CreateTags", "ec2:DeleteTags"],
+    delete: &["ec2:DeleteFlowLogs"],
+};
+
 #[async_trait]
 impl Resource for FlowLog {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(FLOW_LOG_PERMISSIONS)
+    }
     crate::node_identity!(KIND_FLOW_LOG, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         [
@@ -528,6 +559,13 @@ impl NamedKind {
 impl skyforge_core::OwnedKind for NamedKind {
     fn kind(&self) -> &'static str {
         self.0
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            create: &[],
+            update: &[],
+            ..FLOW_LOG_GROUP_PERMISSIONS
+        })
     }
     fn service(&self) -> &'static str {
         "logs"

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, NatGatewayState, ResourceType};
 use sha2::{Digest, Sha256};
+use skyforge_core::Permissions;
 use skyforge_core::wait::Poll;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed,
@@ -26,8 +27,19 @@ pub(crate) struct InternetGateway {
     pub(crate) logical: String,
 }
 
+/// The calls of an internet gateway.
+pub(crate) const IGW_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeInternetGateways"],
+    create: &["ec2:CreateInternetGateway", "ec2:CreateTags"],
+    update: &["ec2:CreateTags", "ec2:DeleteTags"],
+    delete: &["ec2:DeleteInternetGateway"],
+};
+
 #[async_trait]
 impl Resource for InternetGateway {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(IGW_PERMISSIONS)
+    }
     crate::node_identity!(KIND_IGW, "ec2");
     fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
         let mut f = Fields::new();
@@ -120,8 +132,19 @@ pub(crate) struct GatewayAttachment {
     pub(crate) vpc_id: Input<String>,
 }
 
+/// The calls of an internet gateway attachment.
+pub(crate) const ATTACH_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeInternetGateways"],
+    create: &["ec2:AttachInternetGateway"],
+    update: &[],
+    delete: &["ec2:DetachInternetGateway"],
+};
+
 #[async_trait]
 impl Resource for GatewayAttachment {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ATTACH_PERMISSIONS)
+    }
     crate::node_identity!(KIND_ATTACH, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         ec2::deps(&[&self.igw_id, &self.vpc_id])
@@ -236,8 +259,19 @@ pub(crate) struct ElasticIp {
     pub(crate) logical: String,
 }
 
+/// The calls of an Elastic IP.
+pub(crate) const EIP_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeAddresses"],
+    create: &["ec2:AllocateAddress", "ec2:CreateTags"],
+    update: &["ec2:CreateTags", "ec2:DeleteTags"],
+    delete: &["ec2:ReleaseAddress"],
+};
+
 #[async_trait]
 impl Resource for ElasticIp {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(EIP_PERMISSIONS)
+    }
     crate::node_identity!(KIND_EIP, "ec2");
     fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
         let mut f = Fields::new();
@@ -412,8 +446,19 @@ impl NatGateway {
     }
 }
 
+/// The calls of a NAT gateway.
+pub(crate) const NAT_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeNatGateways"],
+    create: &["ec2:CreateNatGateway", "ec2:CreateTags"],
+    update: &["ec2:CreateTags", "ec2:DeleteTags"],
+    delete: &["ec2:DeleteNatGateway"],
+};
+
 #[async_trait]
 impl Resource for NatGateway {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(NAT_PERMISSIONS)
+    }
     crate::node_identity!(KIND_NAT, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         [

@@ -10,6 +10,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Tag;
+use skyforge_core::Permissions;
 use skyforge_core::tags;
 use skyforge_core::{
     Context, Error, Guard, Input, Observed, Owned, OwnedKind, Resource, ResourceId, Result, Stack,
@@ -266,6 +267,30 @@ impl Ec2Kind {
 impl OwnedKind for Ec2Kind {
     fn kind(&self) -> &'static str {
         self.0
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        // Listing is the kind's observation, deletion its node's.
+        let p = match self.0 {
+            KIND_VPC => crate::vpc::VPC_PERMISSIONS,
+            KIND_SUBNET => crate::subnet::SUBNET_PERMISSIONS,
+            KIND_IGW => crate::gateway::IGW_PERMISSIONS,
+            KIND_ATTACH => crate::gateway::ATTACH_PERMISSIONS,
+            KIND_EIP => crate::gateway::EIP_PERMISSIONS,
+            KIND_NAT => crate::gateway::NAT_PERMISSIONS,
+            KIND_TABLE => crate::routing::TABLE_PERMISSIONS,
+            KIND_ROUTE => crate::routing::ROUTE_PERMISSIONS,
+            KIND_ASSOC => crate::routing::ASSOC_PERMISSIONS,
+            KIND_ENDPOINT => crate::routing::ENDPOINT_PERMISSIONS,
+            KIND_GROUP => crate::security::GROUP_PERMISSIONS,
+            KIND_RULE => crate::rule::RULE_PERMISSIONS,
+            KIND_FLOW_LOG => crate::flow_logs::FLOW_LOG_PERMISSIONS,
+            _ => return None,
+        };
+        Some(Permissions {
+            create: &[],
+            update: &[],
+            ..p
+        })
     }
     fn service(&self) -> &'static str {
         "ec2"

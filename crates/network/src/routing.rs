@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
+use skyforge_core::Permissions;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed,
     Resource, ResourceId, Result, Value,
@@ -44,8 +45,19 @@ pub(crate) struct RouteTable {
     pub(crate) vpc_id: Input<String>,
 }
 
+/// The calls of a route table.
+pub(crate) const TABLE_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeRouteTables"],
+    create: &["ec2:CreateRouteTable", "ec2:CreateTags"],
+    update: &["ec2:CreateTags", "ec2:DeleteTags"],
+    delete: &["ec2:DeleteRouteTable"],
+};
+
 #[async_trait]
 impl Resource for RouteTable {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(TABLE_PERMISSIONS)
+    }
     crate::node_identity!(KIND_TABLE, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         self.vpc_id.dependency().into_iter().collect()
@@ -196,8 +208,19 @@ pub(crate) struct Route {
     pub(crate) after: Vec<NodeId>,
 }
 
+/// The calls of a route.
+pub(crate) const ROUTE_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeRouteTables"],
+    create: &["ec2:CreateRoute"],
+    update: &["ec2:ReplaceRoute"],
+    delete: &["ec2:DeleteRoute"],
+};
+
 #[async_trait]
 impl Resource for Route {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ROUTE_PERMISSIONS)
+    }
     crate::node_identity!(KIND_ROUTE, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         let mut d: Vec<NodeId> = [self.table_id.dependency(), self.target.input().dependency()]
@@ -347,8 +370,19 @@ pub(crate) struct Association {
     pub(crate) subnet_id: Input<String>,
 }
 
+/// The calls of a route table association.
+pub(crate) const ASSOC_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeRouteTables"],
+    create: &["ec2:AssociateRouteTable"],
+    update: &["ec2:ReplaceRouteTableAssociation"],
+    delete: &["ec2:DisassociateRouteTable"],
+};
+
 #[async_trait]
 impl Resource for Association {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ASSOC_PERMISSIONS)
+    }
     crate::node_identity!(KIND_ASSOC, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         ec2::deps(&[&self.table_id, &self.subnet_id])
@@ -495,8 +529,19 @@ impl S3Endpoint {
     }
 }
 
+/// The calls of the S3 gateway endpoint.
+pub(crate) const ENDPOINT_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeVpcEndpoints"],
+    create: &["ec2:CreateVpcEndpoint", "ec2:CreateTags"],
+    update: &["ec2:ModifyVpcEndpoint", "ec2:CreateTags", "ec2:DeleteTags"],
+    delete: &["ec2:DeleteVpcEndpoints"],
+};
+
 #[async_trait]
 impl Resource for S3Endpoint {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ENDPOINT_PERMISSIONS)
+    }
     crate::node_identity!(KIND_ENDPOINT, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         std::iter::once(&self.vpc_id)

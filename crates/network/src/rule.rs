@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+use skyforge_core::Permissions;
 use skyforge_core::tags;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed,
@@ -31,8 +32,33 @@ impl RuleNode {
     }
 }
 
+/// The calls of a security group rule.
+pub(crate) const RULE_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+    ],
+    create: &[
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:CreateTags",
+    ],
+    update: &[
+        "ec2:ModifySecurityGroupRules",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    ],
+    delete: &[
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+    ],
+};
+
 #[async_trait]
 impl Resource for RuleNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(RULE_PERMISSIONS)
+    }
     crate::node_identity!(KIND_RULE, "ec2");
     fn replace_order(&self) -> ReplaceOrder {
         // A replaced rule always differs from the old one in its group or its peer (everything

@@ -10,6 +10,7 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, UserIdGroupPair,
 };
 use serde::Serialize;
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags;
 use skyforge_core::{
@@ -743,8 +744,32 @@ impl GroupNode {
     }
 }
 
+/// The calls of a security group: its default egress rule is revoked at creation, rules added by hand are revoked as drift.
+pub(crate) const GROUP_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+    ],
+    create: &[
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateTags",
+        "ec2:RevokeSecurityGroupEgress",
+    ],
+    update: &[
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    ],
+    delete: &["ec2:DeleteSecurityGroup", "ec2:DescribeNetworkInterfaces"],
+};
+
 #[async_trait]
 impl Resource for GroupNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(GROUP_PERMISSIONS)
+    }
     crate::node_identity!(KIND_GROUP, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         self.vpc_id.dependency().into_iter().collect()

@@ -1,5 +1,6 @@
 //! Subnets.
 
+use skyforge_core::Permissions;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,8 +28,27 @@ pub(crate) struct Subnet {
     pub(crate) map_public_ip: bool,
 }
 
+/// The calls of a subnet: a delete refused while interfaces remain names them.
+pub(crate) const SUBNET_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeSubnets"],
+    create: &[
+        "ec2:CreateSubnet",
+        "ec2:CreateTags",
+        "ec2:ModifySubnetAttribute",
+    ],
+    update: &[
+        "ec2:ModifySubnetAttribute",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    ],
+    delete: &["ec2:DeleteSubnet", "ec2:DescribeNetworkInterfaces"],
+};
+
 #[async_trait]
 impl Resource for Subnet {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(SUBNET_PERMISSIONS)
+    }
     crate::node_identity!(KIND, "ec2");
     fn dependencies(&self) -> Vec<NodeId> {
         ec2::deps(&[&self.vpc_id, &self.az])

@@ -1,5 +1,6 @@
 //! The VPC (with its default security group locked down) and the availability-zone data source.
 
+use skyforge_core::Permissions;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -183,8 +184,33 @@ impl Vpc {
     }
 }
 
+/// The calls of a VPC: its default security group is emptied at creation; a blocked delete names what blocks it.
+pub(crate) const VPC_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute"],
+    create: &[
+        "ec2:CreateVpc",
+        "ec2:CreateTags",
+        "ec2:ModifyVpcAttribute",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+    ],
+    update: &["ec2:ModifyVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
+    delete: &[
+        "ec2:DeleteVpc",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeRouteTables",
+    ],
+};
+
 #[async_trait]
 impl Resource for Vpc {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(VPC_PERMISSIONS)
+    }
     crate::node_identity!(KIND_VPC, "ec2");
     fn validate(&self, env: &Environment) -> Result<()> {
         use crate::spec::Azs;
@@ -450,8 +476,19 @@ pub(crate) struct AvailabilityZones {
     pub(crate) count: usize,
 }
 
+/// The zones data source reads them.
+pub(crate) const AZ_PERMISSIONS: Permissions = Permissions {
+    observe: &["ec2:DescribeAvailabilityZones"],
+    create: &[],
+    update: &[],
+    delete: &[],
+};
+
 #[async_trait]
 impl Resource for AvailabilityZones {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(AZ_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_AZS, &self.logical)
     }

@@ -104,6 +104,25 @@ fn staging_matches_the_seed_converges_and_destroys() {
     ]);
 }
 
+/// The prod variant: the seed's "enable Multi-AZ for production".
+#[test]
+fn prod_has_a_multi_az_database_and_destroys_when_allowed() {
+    require_endpoint();
+    let d = alva("prod");
+    d.up(async |t| {
+        let db = db_instance(t, &format!("{}-db", d.prefix())).await;
+        assert_eq!(
+            (db.db_instance_class(), db.multi_az()),
+            (Some("db.t3.micro"), Some(true))
+        );
+    });
+    d.down(&[
+        "db_instance.db",
+        "cache_replication_group.cache",
+        "load_balancer.public",
+    ]);
+}
+
 #[test]
 fn cost_of_staging_and_prod_matches_the_hand_computed_figures() {
     assert_costs(

@@ -14,6 +14,7 @@ mod loadbalancing;
 mod loadbalancing_checks;
 mod monitoring;
 mod network;
+mod permissions;
 mod safety;
 mod secrets_registry;
 mod smoke;

@@ -30,7 +30,7 @@ fn total(c: &Calls) -> u64 {
 }
 
 /// The four security groups every source system asks for: internet -> ALB -> app -> db/cache.
-fn groups(stack: &mut Stack, net: &NetworkHandle) -> Result<()> {
+pub(crate) fn groups(stack: &mut Stack, net: &NetworkHandle) -> Result<()> {
     let alb = stack.add(
         SecurityGroup::builder()
             .vpc(net.vpc_id())
@@ -95,7 +95,7 @@ fn staging(env: Environment) -> Result<Stack> {
     Ok(stack)
 }
 
-fn prod(env: Environment) -> Result<Stack> {
+pub(crate) fn prod(env: Environment) -> Result<Stack> {
     let mut stack = Stack::new(env);
     let net = stack.add(
         Network::builder()

@@ -166,6 +166,30 @@ impl Stack {
             .or_insert_with(|| Arc::new(kind));
     }
 
+    /// The IAM actions a deploy of this stack needs (plan, apply and destroy): the union of its
+    /// nodes' and owned kinds' declarations, and the kinds that declare none yet.
+    pub fn deploy_actions(&self) -> crate::DeployActions {
+        let mut out = crate::DeployActions::default();
+        let declared = self
+            .nodes
+            .iter()
+            .map(|n| (n.id().kind, n.permissions()))
+            .chain(
+                self.kinds
+                    .values()
+                    .map(|k| (k.kind().to_string(), k.permissions())),
+            );
+        for (kind, permissions) in declared {
+            match permissions {
+                Some(p) => out.actions.extend(p.actions()),
+                None => {
+                    out.undeclared.insert(kind);
+                }
+            }
+        }
+        out
+    }
+
     /// The kinds registered for orphan listing.
     pub fn owned_kinds(&self) -> Vec<&'static str> {
         self.kinds.keys().copied().collect()

@@ -1,0 +1,51 @@
+//! The IAM actions a deploy needs: each resource kind declares the actions its calls use, next
+//! to the code that makes them ([`crate::Resource::permissions`],
+//! [`crate::OwnedKind::permissions`]), and a stack's deploy needs their union
+//! ([`crate::Stack::deploy_actions`]). The integration suite checks the declarations against
+//! every call the engine makes on the emulator.
+
+use std::collections::BTreeSet;
+
+/// The IAM actions one resource kind's calls need, by what the engine does with it. Actions
+/// a call needs beyond its own (`iam:PassRole` for a call that hands a role to a service) are
+/// declared with the call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Permissions {
+    /// Observe it (plan), wait for it, and list its kind's orphans.
+    pub observe: &'static [&'static str],
+    /// Create it, tag it, and set what its create call cannot.
+    pub create: &'static [&'static str],
+    /// Change it in place.
+    pub update: &'static [&'static str],
+    /// Delete it.
+    pub delete: &'static [&'static str],
+}
+
+impl Permissions {
+    /// A kind that makes no AWS call.
+    pub const NONE: Permissions = Permissions {
+        observe: &[],
+        create: &[],
+        update: &[],
+        delete: &[],
+    };
+
+    /// Every action, in declaration order.
+    pub fn actions(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.observe
+            .iter()
+            .chain(self.create)
+            .chain(self.update)
+            .chain(self.delete)
+            .copied()
+    }
+}
+
+/// What a stack's deploys (plan, apply, destroy) need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployActions {
+    /// The union of the declared actions (`ec2:CreateVpc`).
+    pub actions: BTreeSet<&'static str>,
+    /// The kinds that declare none yet: a policy made from `actions` would deny their calls.
+    pub undeclared: BTreeSet<String>,
+}
