@@ -1,6 +1,7 @@
 //! The log group node.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, Observed, Resource,
@@ -72,8 +73,30 @@ pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<
     }))
 }
 
+/// The calls of a log group.
+pub(crate) const LOG_GROUP_PERMISSIONS: Permissions = Permissions {
+    observe: &["logs:DescribeLogGroups", "logs:ListTagsForResource"],
+    create: &[
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:TagResource",
+        "logs:AssociateKmsKey",
+    ],
+    update: &[
+        "logs:PutRetentionPolicy",
+        "logs:TagResource",
+        "logs:UntagResource",
+        "logs:AssociateKmsKey",
+        "logs:DisassociateKmsKey",
+    ],
+    delete: &["logs:DeleteLogGroup"],
+};
+
 #[async_trait]
 impl Resource for LogGroupNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(LOG_GROUP_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(self.kind, &self.logical)
     }

@@ -27,6 +27,7 @@ mod group;
 mod mock_tests;
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::{
     Component, Context, Environment, Error, Guard, NodeId, Owned, OwnedKind, ResourceId, Result,
     Stack, tags,
@@ -104,6 +105,13 @@ struct PrefixKind {
 impl OwnedKind for PrefixKind {
     fn kind(&self) -> &'static str {
         self.kind
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            create: &[],
+            update: &[],
+            ..group::LOG_GROUP_PERMISSIONS
+        })
     }
     fn service(&self) -> &'static str {
         "logs"

@@ -4,6 +4,7 @@
 //! ecr_repository.ID`), and AWS refuses to delete it without `force` anyway.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -44,6 +45,14 @@ struct RepositoriesKind;
 impl OwnedKind for RepositoriesKind {
     fn kind(&self) -> &'static str {
         KIND_REPOSITORY
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+            create: &[],
+            update: &[],
+            delete: crate::repository::REPOSITORY_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "ecr"

@@ -5,6 +5,7 @@ use aws_sdk_ecr::Client;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -267,8 +268,38 @@ fn parsed(text: Option<&str>) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// The calls of a repository; a deletion first checks whether it holds images (`ListImages`).
+pub(crate) const REPOSITORY_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "ecr:DescribeRepositories",
+        "ecr:ListTagsForResource",
+        "ecr:GetLifecyclePolicy",
+        "ecr:GetRepositoryPolicy",
+    ],
+    create: &[
+        "ecr:CreateRepository",
+        "ecr:TagResource",
+        "ecr:PutLifecyclePolicy",
+        "ecr:SetRepositoryPolicy",
+    ],
+    update: &[
+        "ecr:PutImageScanningConfiguration",
+        "ecr:PutImageTagMutability",
+        "ecr:PutLifecyclePolicy",
+        "ecr:DeleteLifecyclePolicy",
+        "ecr:SetRepositoryPolicy",
+        "ecr:DeleteRepositoryPolicy",
+        "ecr:TagResource",
+        "ecr:UntagResource",
+    ],
+    delete: &["ecr:DeleteRepository", "ecr:ListImages"],
+};
+
 #[async_trait]
 impl Resource for RepositoryNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(REPOSITORY_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_REPOSITORY, &self.spec.logical_id)
     }

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use aws_sdk_ssm::types::ParameterStringFilter;
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -29,6 +30,14 @@ struct SecretsKind;
 impl OwnedKind for SecretsKind {
     fn kind(&self) -> &'static str {
         KIND_SECRET
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &["secretsmanager:ListSecrets"],
+            create: &[],
+            update: &[],
+            delete: crate::secret::SECRET_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "secretsmanager"
@@ -79,6 +88,14 @@ struct ParametersKind;
 impl OwnedKind for ParametersKind {
     fn kind(&self) -> &'static str {
         KIND_PARAMETER
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &["ssm:DescribeParameters", "ssm:ListTagsForResource"],
+            create: &[],
+            update: &[],
+            delete: crate::parameter::PARAMETER_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "ssm"

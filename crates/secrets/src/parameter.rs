@@ -6,6 +6,7 @@ use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::{
     ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
 };
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
     Component, Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId,
@@ -344,8 +345,36 @@ impl ParameterNode {
     }
 }
 
+/// The calls of a parameter; a SecureString's value may come from a generator, a secret or another parameter.
+pub(crate) const PARAMETER_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "ssm:DescribeParameters",
+        "ssm:ListTagsForResource",
+        "ssm:GetParameter",
+    ],
+    create: &[
+        "ssm:PutParameter",
+        "ssm:AddTagsToResource",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+    ],
+    update: &[
+        "ssm:PutParameter",
+        "ssm:AddTagsToResource",
+        "ssm:RemoveTagsFromResource",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+    ],
+    delete: &["ssm:DeleteParameter"],
+};
+
 #[async_trait]
 impl Resource for ParameterNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(PARAMETER_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_PARAMETER, &self.logical)
     }

@@ -1,5 +1,6 @@
 //! Secrets Manager secrets.
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -531,8 +532,35 @@ impl SecretNode {
     }
 }
 
+/// The calls of a secret; its value may be generated (`GetRandomPassword`) or read from another secret or parameter.
+pub(crate) const SECRET_PERMISSIONS: Permissions = Permissions {
+    observe: &["secretsmanager:DescribeSecret"],
+    create: &[
+        "secretsmanager:CreateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+    ],
+    update: &[
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:RestoreSecret",
+        "secretsmanager:RotateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+    ],
+    delete: &["secretsmanager:DeleteSecret"],
+};
+
 #[async_trait]
 impl Resource for SecretNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(SECRET_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SECRET, &self.spec.logical_id)
     }

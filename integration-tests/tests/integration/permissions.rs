@@ -1,13 +1,15 @@
-//! The permission declarations against the calls the engine really makes: a network with flow
-//! logs (and their role), the S3 endpoint and the four security groups, applied, planned again
-//! and destroyed; every call the harness recorded for the stack must be allowed by the stack's
-//! declared actions ([`skyforge_core::Stack::deploy_actions`]), so a policy made from them
-//! would deny nothing a deploy needs.
+//! The permission declarations against the calls the engine really makes: stacks of the
+//! declared crates' kinds, applied, planned again and destroyed. Every call the harness recorded
+//! for the stack must be allowed by the stack's declared actions
+//! ([`skyforge_core::Stack::deploy_actions`]), so a policy made from them would deny nothing a
+//! deploy needs.
 
 use std::collections::BTreeSet;
 
 use skyforge_core::{PlanMode, Result, Stack};
 use skyforge_integration_tests::{TestStack, iam_action};
+use skyforge_logs::LogGroup;
+use skyforge_registry::{Lifecycle, Repository};
 
 async fn cycle(t: &TestStack, stack: &Stack) -> Result<()> {
     let plan = stack.plan(&t.ctx).await?;
@@ -19,19 +21,16 @@ async fn cycle(t: &TestStack, stack: &Stack) -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn every_call_of_a_network_deploy_is_declared() -> Result<()> {
-    let t = TestStack::new().await;
-    // Three zones, a NAT gateway each, flow logs (a log group and a role), the S3 endpoint and
-    // the four security groups.
-    let stack = crate::network::prod(t.env.clone())?;
+/// Apply `stack`, plan again, destroy it; every call the harness recorded for the test's app
+/// must be declared by the stack's kinds, and every kind must declare.
+async fn check(t: &TestStack, stack: &Stack) -> Result<()> {
     let declared = stack.deploy_actions();
     assert_eq!(
         declared.undeclared,
         BTreeSet::new(),
-        "every kind of the network declares its actions"
+        "every kind declares its actions"
     );
-    cycle(&t, &stack).await?;
+    cycle(t, stack).await?;
     let called: BTreeSet<String> = t
         .calls()
         .await
@@ -46,8 +45,9 @@ async fn every_call_of_a_network_deploy_is_declared() -> Result<()> {
         missing.is_empty(),
         "called but not declared: {missing:?}\ncalled: {called:?}"
     );
-    // Declared but not called by this cycle: updates (drift repair) and delete paths that only
-    // a blocked delete takes. Listed for the record; each is declared next to its call.
+    // Declared but not called by this cycle: updates (drift repair), the paths a blocked delete
+    // takes, and what AWS requires of a call besides its own action (iam:PassRole, tagging on
+    // create). Listed for the record; each is declared next to its call.
     let unused: Vec<&&str> = declared
         .actions
         .iter()
@@ -55,4 +55,32 @@ async fn every_call_of_a_network_deploy_is_declared() -> Result<()> {
         .collect();
     println!("declared, not called by a create/destroy cycle: {unused:?}");
     Ok(())
+}
+
+#[tokio::test]
+async fn every_call_of_a_network_deploy_is_declared() -> Result<()> {
+    let t = TestStack::new().await;
+    // Three zones, a NAT gateway each, flow logs (a log group and a role), the S3 endpoint and
+    // the four security groups.
+    let stack = crate::network::prod(t.env.clone())?;
+    check(&t, &stack).await
+}
+
+#[tokio::test]
+async fn every_call_of_secrets_parameters_repositories_and_log_groups_is_declared() -> Result<()> {
+    let t = TestStack::new().await;
+    let key_file = crate::secrets_registry::temp_file(&t, "sk-permissions-test");
+    let mut stack = crate::secrets_registry::secrets_stack(&t, &key_file, "r1");
+    stack.add(
+        Repository::builder()
+            .logical_id("api")
+            .lifecycle(Lifecycle::new().expire_untagged_after_days(7).keep_last(10))
+            .build()?,
+    );
+    skyforge_logs::register_prefix(&mut stack, "app_log_group", |env| {
+        format!("/{}/{}/", env.project_name(), env.stage())
+    });
+    let name = format!("/{}/staging/app", t.app);
+    stack.add(LogGroup::new("app_log_group", "app", name, 30));
+    check(&t, &stack).await
 }

@@ -4,7 +4,11 @@ use skyforge_integration_tests::{Capture, TestStack, calls_between, inventory, m
 use skyforge_registry::{Lifecycle, Repository};
 use skyforge_secrets::{Generator, Parameter, ParameterValue, Secret, SecretValue, Source};
 
-fn secrets_stack(t: &TestStack, api_key_file: &std::path::Path, rotation: &str) -> Stack {
+pub(crate) fn secrets_stack(
+    t: &TestStack,
+    api_key_file: &std::path::Path,
+    rotation: &str,
+) -> Stack {
     let mut stack = Stack::new(t.env.clone());
     stack.add(
         Secret::builder()
@@ -61,7 +65,7 @@ async fn secret_value(t: &TestStack, name: &str) -> (String, String) {
     )
 }
 
-fn temp_file(t: &TestStack, content: &str) -> std::path::PathBuf {
+pub(crate) fn temp_file(t: &TestStack, content: &str) -> std::path::PathBuf {
     let p = std::env::temp_dir().join(format!("{}-secret", t.app));
     std::fs::write(&p, format!("{content}\n")).unwrap();
     p
