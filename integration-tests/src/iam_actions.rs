@@ -2,7 +2,13 @@
 //! declarations ([`skyforge_core::Permissions`]) against what the engine really calls.
 
 /// S3 operations whose IAM action is not `s3:<Operation>`.
-const S3_ACTIONS: [(&str, &str); 16] = [
+const S3_ACTIONS: [(&str, &str); 19] = [
+    ("ListBuckets", "ListAllMyBuckets"),
+    (
+        "GetObjectLockConfiguration",
+        "GetBucketObjectLockConfiguration",
+    ),
+    ("DeleteBucketLifecycle", "PutLifecycleConfiguration"),
     ("HeadBucket", "ListBucket"),
     ("ListObjects", "ListBucket"),
     ("ListObjectsV2", "ListBucket"),

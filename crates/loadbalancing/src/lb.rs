@@ -1,5 +1,6 @@
 //! The load balancer node: created, given its attributes, waited for until `active`.
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -204,8 +205,36 @@ fn readiness(lb: &ApiLb) -> Readiness {
     }
 }
 
+/// The calls of a load balancer (deletion protection is turned off before an allowed delete).
+pub(crate) const LB_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:DescribeTags",
+    ],
+    create: &[
+        "elasticloadbalancing:CreateLoadBalancer",
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    ],
+    update: &[
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+        "elasticloadbalancing:SetSecurityGroups",
+        "elasticloadbalancing:SetSubnets",
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:RemoveTags",
+    ],
+    delete: &[
+        "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    ],
+};
+
 #[async_trait]
 impl Resource for LbNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(LB_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_LB, &self.spec.logical_id)
     }

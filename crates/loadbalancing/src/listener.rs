@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener, ProtocolEnum};
+use skyforge_core::Permissions;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId, Observed, Ref,
     Resource, ResourceId, Result, Value,
@@ -83,8 +84,29 @@ impl ListenerNode {
     }
 }
 
+/// The calls of a listener.
+pub(crate) const LISTENER_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeTags",
+    ],
+    create: &[
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:AddTags",
+    ],
+    update: &[
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:RemoveTags",
+    ],
+    delete: &["elasticloadbalancing:DeleteListener"],
+};
+
 #[async_trait]
 impl Resource for ListenerNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(LISTENER_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_LISTENER, &self.logical)
     }

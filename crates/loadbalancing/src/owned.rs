@@ -3,6 +3,7 @@
 //! their load balancer.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags;
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -60,6 +61,25 @@ impl Kind {
 impl OwnedKind for Kind {
     fn kind(&self) -> &'static str {
         self.0
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        let (observe, delete) = if self.0 == KIND_LB {
+            (
+                crate::lb::LB_PERMISSIONS.observe,
+                crate::lb::LB_PERMISSIONS.delete,
+            )
+        } else {
+            (
+                crate::target_group::TG_PERMISSIONS.observe,
+                crate::target_group::TG_PERMISSIONS.delete,
+            )
+        };
+        Some(Permissions {
+            observe,
+            create: &[],
+            update: &[],
+            delete,
+        })
     }
     fn service(&self) -> &'static str {
         "elbv2"

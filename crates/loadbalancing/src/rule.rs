@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     HostHeaderConditionConfig, PathPatternConditionConfig, Rule, RuleCondition, RulePriorityPair,
 };
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId, Observed, Ref,
@@ -153,8 +154,30 @@ impl RuleNode {
     }
 }
 
+/// The calls of a listener rule.
+pub(crate) const RULE_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTags",
+    ],
+    create: &[
+        "elasticloadbalancing:CreateRule",
+        "elasticloadbalancing:AddTags",
+    ],
+    update: &[
+        "elasticloadbalancing:ModifyRule",
+        "elasticloadbalancing:SetRulePriorities",
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:RemoveTags",
+    ],
+    delete: &["elasticloadbalancing:DeleteRule"],
+};
+
 #[async_trait]
 impl Resource for RuleNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(RULE_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_RULE, &self.logical)
     }

@@ -3,6 +3,7 @@
 //! them, the rule moves to it, then the old one is deleted (create before destroy), so a
 //! replacement never breaks traffic nor fails with `ResourceInUse`.
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -220,8 +221,32 @@ impl TgNode {
     }
 }
 
+/// The calls of a target group.
+pub(crate) const TG_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:DescribeTags",
+    ],
+    create: &[
+        "elasticloadbalancing:CreateTargetGroup",
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
+    ],
+    update: &[
+        "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:RemoveTags",
+    ],
+    delete: &["elasticloadbalancing:DeleteTargetGroup"],
+};
+
 #[async_trait]
 impl Resource for TgNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(TG_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_TG, self.logical())
     }

@@ -6,6 +6,7 @@ use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, MetricAlarm, MetricDataQuery, MetricStat, Statistic, Tag,
 };
 use serde::Serialize;
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -148,8 +149,26 @@ fn known<T: Serialize>(v: Option<T>) -> Value {
     v.map_or(Value::Unknown, Value::of)
 }
 
+/// The calls of an alarm.
+pub(crate) const ALARM_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:ListTagsForResource",
+    ],
+    create: &["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"],
+    update: &[
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+    ],
+    delete: &["cloudwatch:DeleteAlarms"],
+};
+
 #[async_trait]
 impl Resource for AlarmNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ALARM_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_ALARM, &self.0.logical_id)
     }

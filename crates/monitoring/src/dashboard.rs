@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use skyforge_cache::CacheHandle;
 use skyforge_compute::ServiceHandle;
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::{
     Component, Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId,
@@ -192,8 +193,19 @@ impl DashboardNode {
     }
 }
 
+/// The calls of a dashboard.
+pub(crate) const DASHBOARD_PERMISSIONS: Permissions = Permissions {
+    observe: &["cloudwatch:GetDashboard"],
+    create: &["cloudwatch:PutDashboard"],
+    update: &["cloudwatch:PutDashboard"],
+    delete: &["cloudwatch:DeleteDashboards"],
+};
+
 #[async_trait]
 impl Resource for DashboardNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(DASHBOARD_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_DASHBOARD, &self.0.logical_id)
     }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::Tag;
 use serde_json::{Value as Json, json};
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -72,8 +73,38 @@ impl KeyNode {
     }
 }
 
+/// The calls of a KMS key and its alias.
+pub(crate) const KEY_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "kms:ListAliases",
+        "kms:DescribeKey",
+        "kms:GetKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:ListResourceTags",
+    ],
+    create: &[
+        "kms:CreateKey",
+        "kms:TagResource",
+        "kms:CreateAlias",
+        "kms:EnableKeyRotation",
+        "kms:PutKeyPolicy",
+    ],
+    update: &[
+        "kms:PutKeyPolicy",
+        "kms:EnableKeyRotation",
+        "kms:EnableKey",
+        "kms:TagResource",
+        "kms:CreateAlias",
+        "kms:DeleteAlias",
+    ],
+    delete: &["kms:ScheduleKeyDeletion", "kms:DeleteAlias"],
+};
+
 #[async_trait]
 impl Resource for KeyNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(KEY_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_KEY, &self.logical)
     }

@@ -3,6 +3,7 @@
 //! alias prefix and tags, dashboards by name prefix (CloudWatch dashboards carry no tags).
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags;
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -31,6 +32,17 @@ struct Alarms;
 impl OwnedKind for Alarms {
     fn kind(&self) -> &'static str {
         KIND_ALARM
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &[
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:ListTagsForResource",
+            ],
+            create: &[],
+            update: &[],
+            delete: crate::alarm_node::ALARM_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "cloudwatch"
@@ -68,6 +80,14 @@ struct Topics;
 impl OwnedKind for Topics {
     fn kind(&self) -> &'static str {
         KIND_TOPIC
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &["sns:ListTopics", "sns:ListTagsForResource"],
+            create: &[],
+            update: &[],
+            delete: crate::topic_node::TOPIC_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "sns"
@@ -113,6 +133,14 @@ impl OwnedKind for Keys {
     fn kind(&self) -> &'static str {
         KIND_KEY
     }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &["kms:ListAliases", "kms:ListResourceTags", "kms:DescribeKey"],
+            create: &[],
+            update: &[],
+            delete: crate::key::KEY_PERMISSIONS.delete,
+        })
+    }
     fn service(&self) -> &'static str {
         "kms"
     }
@@ -142,6 +170,14 @@ struct Dashboards;
 impl OwnedKind for Dashboards {
     fn kind(&self) -> &'static str {
         KIND_DASHBOARD
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &["cloudwatch:ListDashboards", "cloudwatch:GetDashboard"],
+            create: &[],
+            update: &[],
+            delete: crate::dashboard::DASHBOARD_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "cloudwatch"

@@ -3,6 +3,7 @@
 //! again.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId, Observed,
     Pending, Ref, Resource, ResourceId, Result, Value,
@@ -41,8 +42,19 @@ impl SubscriptionNode {
     }
 }
 
+/// The calls of a subscription.
+pub(crate) const SUBSCRIPTION_PERMISSIONS: Permissions = Permissions {
+    observe: &["sns:ListSubscriptionsByTopic"],
+    create: &["sns:Subscribe"],
+    update: &[],
+    delete: &["sns:Unsubscribe"],
+};
+
 #[async_trait]
 impl Resource for SubscriptionNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(SUBSCRIPTION_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SUBSCRIPTION, &self.logical)
     }

@@ -1,5 +1,6 @@
 //! The SNS topic node.
 
+use skyforge_core::Permissions;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -102,8 +103,31 @@ impl TopicNode {
     }
 }
 
+/// The calls of a topic.
+pub(crate) const TOPIC_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "sns:ListTopics",
+        "sns:GetTopicAttributes",
+        "sns:ListTagsForResource",
+    ],
+    create: &[
+        "sns:CreateTopic",
+        "sns:SetTopicAttributes",
+        "sns:TagResource",
+    ],
+    update: &[
+        "sns:SetTopicAttributes",
+        "sns:TagResource",
+        "sns:UntagResource",
+    ],
+    delete: &["sns:DeleteTopic"],
+};
+
 #[async_trait]
 impl Resource for TopicNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(TOPIC_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_TOPIC, &self.spec.logical_id)
     }

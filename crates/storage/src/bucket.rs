@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
+use skyforge_core::Permissions;
 use skyforge_core::naming::short_hash;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -91,8 +92,58 @@ impl BucketNode {
     }
 }
 
+/// The calls of a bucket; an allowed delete empties it first, every version and delete marker (`DeleteObjectVersion`).
+pub(crate) const BUCKET_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "s3:ListBucket",
+        "s3:GetBucketTagging",
+        "s3:GetBucketPolicy",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketVersioning",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetBucketOwnershipControls",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketCORS",
+        "s3:GetBucketLogging",
+    ],
+    create: &[
+        "s3:CreateBucket",
+        "s3:PutBucketObjectLockConfiguration",
+        "s3:PutBucketTagging",
+        "s3:PutBucketPolicy",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutBucketVersioning",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketCORS",
+        "s3:PutBucketLogging",
+    ],
+    update: &[
+        "s3:PutBucketTagging",
+        "s3:PutBucketPolicy",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutBucketVersioning",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketCORS",
+        "s3:PutBucketLogging",
+    ],
+    delete: &[
+        "s3:DeleteBucket",
+        "s3:ListBucketVersions",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+    ],
+};
+
 #[async_trait]
 impl Resource for BucketNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(BUCKET_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_BUCKET, &self.spec.logical_id)
     }

@@ -2,6 +2,7 @@
 //! ownership tags.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags;
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -19,6 +20,18 @@ struct Buckets;
 impl OwnedKind for Buckets {
     fn kind(&self) -> &'static str {
         KIND_BUCKET
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            observe: &[
+                "s3:ListAllMyBuckets",
+                "s3:GetBucketTagging",
+                "s3:ListBucket",
+            ],
+            create: &[],
+            update: &[],
+            delete: crate::bucket::BUCKET_PERMISSIONS.delete,
+        })
     }
     fn service(&self) -> &'static str {
         "s3"

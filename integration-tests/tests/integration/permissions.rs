@@ -8,8 +8,12 @@ use std::collections::BTreeSet;
 
 use skyforge_core::{PlanMode, Result, Stack};
 use skyforge_integration_tests::{TestStack, iam_action};
+use skyforge_loadbalancing::LoadBalancer;
 use skyforge_logs::LogGroup;
+use skyforge_monitoring::{Alarms, Dashboard, Subscription, Topic};
+use skyforge_network::{Azs, Nat, Network, Tier};
 use skyforge_registry::{Lifecycle, Repository};
+use skyforge_storage::Bucket;
 
 async fn cycle(t: &TestStack, stack: &Stack) -> Result<()> {
     let plan = stack.plan(&t.ctx).await?;
@@ -82,5 +86,38 @@ async fn every_call_of_secrets_parameters_repositories_and_log_groups_is_declare
     });
     let name = format!("/{}/staging/app", t.app);
     stack.add(LogGroup::new("app_log_group", "app", name, 30));
+    check(&t, &stack).await
+}
+
+#[tokio::test]
+async fn every_call_of_load_balancing_storage_and_monitoring_is_declared() -> Result<()> {
+    let t = TestStack::new().await;
+    let mut stack = Stack::new(t.env.clone());
+    let net = stack.add(
+        Network::builder()
+            .cidr("10.61.0.0/16")
+            .azs(Azs::count(2))
+            .tiers(vec![Tier::public("public", 24), Tier::isolated("data", 24)])
+            .nat(Nat::None)
+            .build()?,
+    );
+    let lb = stack.add(
+        LoadBalancer::builder()
+            .logical_id("public")
+            .vpc(net.vpc_id())
+            .subnets(net.public())
+            .routes(crate::loadbalancing::seed_003_routes())
+            .build()?,
+    );
+    stack.add(Bucket::builder().logical_id("uploads").build()?);
+    let topic =
+        stack.add(Topic::new("alerts").subscribe(Subscription::Email("oncall@example.com".into())));
+    stack.add(Alarms::load_balancer("public", &lb).notify(&topic));
+    let tg = lb.target_group("web")?;
+    stack.add(
+        Dashboard::new("overview")
+            .load_balancer(&lb)
+            .target_group("web", &tg),
+    );
     check(&t, &stack).await
 }
