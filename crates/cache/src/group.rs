@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::window::ApplyMode;
 use skyforge_core::{
@@ -155,8 +156,38 @@ impl GroupNode {
     }
 }
 
+/// The calls of a replication group; its AUTH token is read from its secret, a protected delete takes a final snapshot.
+pub(crate) const GROUP_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "elasticache:DescribeReplicationGroups",
+        "elasticache:DescribeCacheClusters",
+        "elasticache:ListTagsForResource",
+    ],
+    create: &[
+        "elasticache:CreateReplicationGroup",
+        "elasticache:AddTagsToResource",
+        "secretsmanager:GetSecretValue",
+    ],
+    update: &[
+        "elasticache:ModifyReplicationGroup",
+        "elasticache:ModifyReplicationGroupShardConfiguration",
+        "elasticache:IncreaseReplicaCount",
+        "elasticache:DecreaseReplicaCount",
+        "secretsmanager:GetSecretValue",
+        "elasticache:AddTagsToResource",
+        "elasticache:RemoveTagsFromResource",
+    ],
+    delete: &[
+        "elasticache:DeleteReplicationGroup",
+        "elasticache:CreateSnapshot",
+    ],
+};
+
 #[async_trait]
 impl Resource for GroupNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(GROUP_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_GROUP, &self.spec.logical_id)
     }

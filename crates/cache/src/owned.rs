@@ -2,6 +2,7 @@
 //! found by ownership tags (every page).
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags;
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -87,6 +88,20 @@ impl Kind {
 impl OwnedKind for Kind {
     fn kind(&self) -> &'static str {
         self.0
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        let p = match self.0 {
+            KIND_GROUP => crate::group::GROUP_PERMISSIONS,
+            crate::parameter_group::KIND_PARAMETER_GROUP => {
+                crate::parameter_group::PARAMETER_GROUP_PERMISSIONS
+            }
+            _ => <crate::subnet_group::ElastiCache as skyforge_network::service_subnets::SubnetGroupApi>::PERMISSIONS,
+        };
+        Some(Permissions {
+            create: &[],
+            update: &[],
+            ..p
+        })
     }
     fn service(&self) -> &'static str {
         "elasticache"

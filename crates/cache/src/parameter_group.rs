@@ -1,6 +1,7 @@
 //! The cache parameter group: one per family (its family is in its name), replaced create
 //! before destroy when the family changes with a major upgrade.
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -122,8 +123,31 @@ impl ParameterGroupNode {
     }
 }
 
+/// The calls of a cache parameter group.
+pub(crate) const PARAMETER_GROUP_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "elasticache:DescribeCacheParameterGroups",
+        "elasticache:DescribeCacheParameters",
+        "elasticache:ListTagsForResource",
+    ],
+    create: &[
+        "elasticache:CreateCacheParameterGroup",
+        "elasticache:ModifyCacheParameterGroup",
+        "elasticache:AddTagsToResource",
+    ],
+    update: &[
+        "elasticache:ModifyCacheParameterGroup",
+        "elasticache:AddTagsToResource",
+        "elasticache:RemoveTagsFromResource",
+    ],
+    delete: &["elasticache:DeleteCacheParameterGroup"],
+};
+
 #[async_trait]
 impl Resource for ParameterGroupNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(PARAMETER_GROUP_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_PARAMETER_GROUP, &self.logical)
     }

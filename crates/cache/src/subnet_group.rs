@@ -2,6 +2,7 @@
 //! subnet-group node with ElastiCache's calls.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::Tags;
 use skyforge_core::{Context, Environment, Error, Guard, Observed, ResourceId, Result};
@@ -26,6 +27,22 @@ pub(crate) fn group_name(env: &Environment, logical: &str) -> String {
 impl SubnetGroupApi for ElastiCache {
     const KIND: &'static str = KIND_SUBNET_GROUP;
     const SERVICE: &'static str = "elasticache";
+    const PERMISSIONS: Permissions = Permissions {
+        observe: &[
+            "elasticache:DescribeCacheSubnetGroups",
+            "elasticache:ListTagsForResource",
+        ],
+        create: &[
+            "elasticache:CreateCacheSubnetGroup",
+            "elasticache:AddTagsToResource",
+        ],
+        update: &[
+            "elasticache:ModifyCacheSubnetGroup",
+            "elasticache:AddTagsToResource",
+            "elasticache:RemoveTagsFromResource",
+        ],
+        delete: &["elasticache:DeleteCacheSubnetGroup"],
+    };
     fn name(env: &Environment, logical: &str) -> String {
         group_name(env, logical)
     }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, Tag,
 };
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -143,8 +144,29 @@ impl ClusterNode {
     }
 }
 
+/// The calls of a cluster; the first cluster of an account creates ECS's service-linked role.
+pub(crate) const CLUSTER_PERMISSIONS: Permissions = Permissions {
+    observe: &["ecs:DescribeClusters"],
+    create: &[
+        "ecs:CreateCluster",
+        "ecs:TagResource",
+        "ecs:PutClusterCapacityProviders",
+        "iam:CreateServiceLinkedRole",
+    ],
+    update: &[
+        "ecs:UpdateCluster",
+        "ecs:PutClusterCapacityProviders",
+        "ecs:TagResource",
+        "ecs:UntagResource",
+    ],
+    delete: &["ecs:DeleteCluster"],
+};
+
 #[async_trait]
 impl Resource for ClusterNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(CLUSTER_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_CLUSTER, &self.spec.logical_id)
     }

@@ -8,6 +8,7 @@ use aws_sdk_servicediscovery::types::{
     NamespaceFilterName, RecordType, RoutingPolicy, ServiceChange, ServiceFilter,
     ServiceFilterName, Tag,
 };
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::wait::Poll;
 use skyforge_core::{
@@ -148,8 +149,39 @@ struct NamespaceNode {
     ns: Namespace,
 }
 
+/// The calls of a private DNS namespace; Cloud Map makes and deletes its Route 53 hosted zone on the caller's permissions.
+pub(crate) const NAMESPACE_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "servicediscovery:ListNamespaces",
+        "servicediscovery:ListTagsForResource",
+        "servicediscovery:GetOperation",
+    ],
+    create: &[
+        "servicediscovery:CreatePrivateDnsNamespace",
+        "servicediscovery:TagResource",
+        "servicediscovery:GetOperation",
+        "route53:CreateHostedZone",
+        "route53:GetHostedZone",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeVpcAttribute",
+    ],
+    update: &[
+        "servicediscovery:TagResource",
+        "servicediscovery:UntagResource",
+    ],
+    delete: &[
+        "servicediscovery:DeleteNamespace",
+        "servicediscovery:GetOperation",
+        "route53:DeleteHostedZone",
+        "route53:GetHostedZone",
+    ],
+};
+
 #[async_trait]
 impl Resource for NamespaceNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(NAMESPACE_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_NAMESPACE, &self.ns.logical_id)
     }
@@ -324,8 +356,29 @@ impl SdServiceNode {
     }
 }
 
+/// The calls of a Cloud Map service.
+pub(crate) const SD_SERVICE_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "servicediscovery:ListServices",
+        "servicediscovery:ListTagsForResource",
+    ],
+    create: &[
+        "servicediscovery:CreateService",
+        "servicediscovery:TagResource",
+    ],
+    update: &[
+        "servicediscovery:UpdateService",
+        "servicediscovery:TagResource",
+        "servicediscovery:UntagResource",
+    ],
+    delete: &["servicediscovery:DeleteService"],
+};
+
 #[async_trait]
 impl Resource for SdServiceNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(SD_SERVICE_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SD_SERVICE, &self.logical)
     }

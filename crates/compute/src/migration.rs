@@ -3,6 +3,7 @@
 //! image of the migration task definition's newest revision; a successful run tags that
 //! revision (`skyforge:migrated`), so a run resumed after a crash does not migrate twice.
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -78,8 +79,26 @@ impl MigrationAction {
     }
 }
 
+/// The calls of a migration run: the task, its roles handed to ECS, its log read when it fails.
+pub(crate) const MIGRATION_PERMISSIONS: Permissions = Permissions {
+    observe: &[],
+    create: &[
+        "ecs:DescribeTaskDefinition",
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+        "ecs:TagResource",
+        "iam:PassRole",
+        "logs:GetLogEvents",
+    ],
+    update: &[],
+    delete: &[],
+};
+
 #[async_trait]
 impl ActionNode for MigrationAction {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(MIGRATION_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_MIGRATION, &self.logical)
     }
@@ -216,8 +235,27 @@ impl Migrate {
     }
 }
 
+/// The calls of `migrate`: the newest migration revision, run as a deploy runs it.
+pub(crate) const MIGRATE_PERMISSIONS: Permissions = Permissions {
+    observe: &[],
+    create: &[
+        "ecs:DescribeTaskDefinition",
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+        "ecs:TagResource",
+        "iam:PassRole",
+        "logs:GetLogEvents",
+        "ecs:ListTaskDefinitions",
+    ],
+    update: &[],
+    delete: &[],
+};
+
 #[async_trait]
 impl ActionNode for Migrate {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(MIGRATE_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_MIGRATE, &self.service)
     }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     ClusterField, ServiceField, TaskDefinitionFamilyStatus, TaskDefinitionField,
 };
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
     Context, Environment, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack,
@@ -262,6 +263,38 @@ impl Kind {
 impl OwnedKind for Kind {
     fn kind(&self) -> &'static str {
         self.0
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        let p = match self.0 {
+            KIND_CLUSTER => crate::cluster::CLUSTER_PERMISSIONS,
+            KIND_SERVICE => crate::service::SERVICE_PERMISSIONS,
+            KIND_TASK_DEFINITION => crate::taskdef::TASK_DEFINITION_PERMISSIONS,
+            KIND_SCALING => crate::scaling::SCALING_PERMISSIONS,
+            KIND_NAMESPACE => crate::discovery::NAMESPACE_PERMISSIONS,
+            KIND_SD_SERVICE => crate::discovery::SD_SERVICE_PERMISSIONS,
+            _ => return None,
+        };
+        // The listings: clusters, their services, task definition families, tags.
+        const LIST: &[&str] = &[
+            "ecs:ListClusters",
+            "ecs:DescribeClusters",
+            "ecs:ListServices",
+            "ecs:DescribeServices",
+            "ecs:ListTaskDefinitionFamilies",
+            "ecs:DescribeTaskDefinition",
+            "ecs:ListTagsForResource",
+            "application-autoscaling:DescribeScalableTargets",
+            "application-autoscaling:ListTagsForResource",
+            "servicediscovery:ListNamespaces",
+            "servicediscovery:ListServices",
+            "servicediscovery:ListTagsForResource",
+        ];
+        Some(Permissions {
+            observe: LIST,
+            create: &[],
+            update: &[],
+            delete: p.delete,
+        })
     }
     fn service(&self) -> &'static str {
         match self.0 {

@@ -4,6 +4,7 @@
 //! guarded run, and it is locked and journaled like an apply.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::{
     ActionNode, Context, Environment, Error, Guard, Inputs, Outputs, ResourceId, Result, Value,
@@ -47,8 +48,27 @@ fn revision_of(arn: &str) -> Option<(String, u64)> {
     Some((family.to_string(), rev.parse().ok()?))
 }
 
+/// The calls of a rollback: the service back on its previous revision, watched to steady state, the failed one deregistered.
+pub(crate) const ROLLBACK_PERMISSIONS: Permissions = Permissions {
+    observe: &[],
+    create: &[
+        "ecs:DescribeServices",
+        "ecs:DescribeTaskDefinition",
+        "ecs:ListTaskDefinitions",
+        "ecs:UpdateService",
+        "ecs:DeregisterTaskDefinition",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+    ],
+    update: &[],
+    delete: &[],
+};
+
 #[async_trait]
 impl ActionNode for Rollback {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(ROLLBACK_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_ROLLBACK, &self.service)
     }

@@ -2,6 +2,7 @@
 //! metric. The `TargetTracking-*` alarms AWS creates for the policies are AWS's: not listed,
 //! not deleted, not alarmed on.
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -83,8 +84,44 @@ fn metric(m: &ScaleOn) -> MetricType {
     }
 }
 
+/// The calls of a service's autoscaling; target tracking policies make and remove CloudWatch alarms on the caller's permissions.
+pub(crate) const SCALING_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:ListTagsForResource",
+    ],
+    create: &[
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:TagResource",
+        "iam:CreateServiceLinkedRole",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+    ],
+    update: &[
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:TagResource",
+        "application-autoscaling:UntagResource",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+    ],
+    delete: &[
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:DeregisterScalableTarget",
+        "cloudwatch:DeleteAlarms",
+    ],
+};
+
 #[async_trait]
 impl Resource for ScalingNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(SCALING_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SCALING, &self.logical)
     }

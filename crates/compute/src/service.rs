@@ -7,6 +7,7 @@ use aws_sdk_ecs::types::{
     LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service, ServiceRegistry,
 };
 use serde_json::{Value as Json, json};
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -106,8 +107,19 @@ pub(crate) const ROLE_PROPAGATING: skyforge_core::NotYet<'static> = skyforge_cor
 )
 .containing("assume");
 
+/// The calls of a service; waits for a steady rollout read its tasks, a delete scales it to zero first.
+pub(crate) const SERVICE_PERMISSIONS: Permissions = Permissions {
+    observe: &["ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"],
+    create: &["ecs:CreateService", "ecs:TagResource"],
+    update: &["ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource"],
+    delete: &["ecs:UpdateService", "ecs:DeleteService"],
+};
+
 #[async_trait]
 impl Resource for ServiceNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(SERVICE_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SERVICE, &self.spec.logical_id)
     }

@@ -2,6 +2,7 @@
 //! the images currently deployed (CI owns the image tag after the first deploy), and revisions
 //! beyond the newest `keep_revisions` are deregistered.
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -69,8 +70,28 @@ impl TaskDefNode {
     }
 }
 
+/// The calls of a task definition; registering one hands its task and execution roles to ECS (`iam:PassRole`), old revisions beyond those kept are deregistered.
+pub(crate) const TASK_DEFINITION_PERMISSIONS: Permissions = Permissions {
+    observe: &["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
+    create: &[
+        "ecs:RegisterTaskDefinition",
+        "ecs:TagResource",
+        "iam:PassRole",
+    ],
+    update: &[
+        "ecs:RegisterTaskDefinition",
+        "ecs:DeregisterTaskDefinition",
+        "ecs:TagResource",
+        "iam:PassRole",
+    ],
+    delete: &["ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"],
+};
+
 #[async_trait]
 impl Resource for TaskDefNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(TASK_DEFINITION_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_TASK_DEFINITION, &self.spec.logical_id)
     }

@@ -28,6 +28,11 @@ pub trait ActionNode: Send + Sync {
     fn dependencies(&self) -> Vec<NodeId> {
         Vec::new()
     }
+    /// The IAM actions its calls need (see [`crate::Resource::permissions`]); `None` while
+    /// undeclared.
+    fn permissions(&self) -> Option<crate::Permissions> {
+        None
+    }
     /// Check the spec; called before any API call.
     fn validate(&self, _env: &Environment) -> Result<()> {
         Ok(())
@@ -86,6 +91,9 @@ impl<A: ActionNode> ActionResource<A> {
 
 #[async_trait]
 impl<A: ActionNode> Resource for ActionResource<A> {
+    fn permissions(&self) -> Option<crate::Permissions> {
+        self.0.permissions()
+    }
     fn id(&self) -> ResourceId {
         self.0.id()
     }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{DbInstance, Tag};
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::{
     Context, Environment, Error, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed, Ref,
@@ -122,8 +123,33 @@ pub(crate) fn rds_tags(t: &skyforge_core::tags::Tags) -> Vec<Tag> {
         .collect()
 }
 
+/// The calls of a DB instance; its master password is read from its credentials secret, a protected delete turns deletion protection off and takes a final snapshot (`CreateDBSnapshot`).
+pub(crate) const INSTANCE_PERMISSIONS: Permissions = Permissions {
+    observe: &["rds:DescribeDBInstances"],
+    create: &[
+        "rds:CreateDBInstance",
+        "rds:AddTagsToResource",
+        "secretsmanager:GetSecretValue",
+    ],
+    update: &[
+        "rds:ModifyDBInstance",
+        "rds:RebootDBInstance",
+        "secretsmanager:GetSecretValue",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+    ],
+    delete: &[
+        "rds:DeleteDBInstance",
+        "rds:ModifyDBInstance",
+        "rds:CreateDBSnapshot",
+    ],
+};
+
 #[async_trait]
 impl Resource for InstanceNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(INSTANCE_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_INSTANCE, &self.spec.logical_id)
     }

@@ -3,6 +3,7 @@
 //! (and, holding data, refused outside ephemeral stages unless allowed).
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
@@ -27,6 +28,13 @@ struct Instances;
 impl OwnedKind for Instances {
     fn kind(&self) -> &'static str {
         KIND_INSTANCE
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(Permissions {
+            create: &[],
+            update: &[],
+            ..crate::instance::INSTANCE_PERMISSIONS
+        })
     }
     fn service(&self) -> &'static str {
         "rds"
@@ -105,6 +113,18 @@ impl Groups {
 impl OwnedKind for Groups {
     fn kind(&self) -> &'static str {
         self.0
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        let p = if self.0 == crate::parameter_group::KIND_PARAMETER_GROUP {
+            crate::parameter_group::PARAMETER_GROUP_PERMISSIONS
+        } else {
+            <crate::subnet_group::Rds as skyforge_network::service_subnets::SubnetGroupApi>::PERMISSIONS
+        };
+        Some(Permissions {
+            create: &[],
+            update: &[],
+            ..p
+        })
     }
     fn service(&self) -> &'static str {
         "rds"

@@ -2,6 +2,7 @@
 //! skyforge with `rds.force_ssl` and the spec's parameters. A new major brings a new group,
 //! created before the instance moves to it and deleted after (create before destroy).
 
+use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -125,8 +126,31 @@ impl ParameterGroupNode {
     }
 }
 
+/// The calls of a DB parameter group.
+pub(crate) const PARAMETER_GROUP_PERMISSIONS: Permissions = Permissions {
+    observe: &[
+        "rds:DescribeDBParameterGroups",
+        "rds:DescribeDBParameters",
+        "rds:ListTagsForResource",
+    ],
+    create: &[
+        "rds:CreateDBParameterGroup",
+        "rds:ModifyDBParameterGroup",
+        "rds:AddTagsToResource",
+    ],
+    update: &[
+        "rds:ModifyDBParameterGroup",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+    ],
+    delete: &["rds:DeleteDBParameterGroup"],
+};
+
 #[async_trait]
 impl Resource for ParameterGroupNode {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(PARAMETER_GROUP_PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_PARAMETER_GROUP, &self.logical)
     }

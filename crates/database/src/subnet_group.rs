@@ -2,6 +2,7 @@
 //! subnet-group node with RDS's calls.
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
 use skyforge_core::tags::Tags;
 use skyforge_core::{Context, Environment, Error, Guard, Observed, ResourceId, Result};
@@ -41,6 +42,16 @@ pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Resul
 impl SubnetGroupApi for Rds {
     const KIND: &'static str = KIND_SUBNET_GROUP;
     const SERVICE: &'static str = "rds";
+    const PERMISSIONS: Permissions = Permissions {
+        observe: &["rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"],
+        create: &["rds:CreateDBSubnetGroup", "rds:AddTagsToResource"],
+        update: &[
+            "rds:ModifyDBSubnetGroup",
+            "rds:AddTagsToResource",
+            "rds:RemoveTagsFromResource",
+        ],
+        delete: &["rds:DeleteDBSubnetGroup"],
+    };
     fn name(env: &Environment, logical: &str) -> String {
         group_name(env, logical)
     }

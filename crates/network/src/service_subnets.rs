@@ -2,6 +2,7 @@
 //! cache subnet group): one resource node, the service's calls behind [`SubnetGroupApi`].
 
 use async_trait::async_trait;
+use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Input, Inputs, NodeId, Observed,
@@ -28,6 +29,8 @@ pub trait SubnetGroupApi: Send + Sync + 'static {
     const KIND: &'static str;
     /// The AWS service (`rds`).
     const SERVICE: &'static str;
+    /// The IAM actions of its calls.
+    const PERMISSIONS: Permissions;
     /// The group's name for `logical` in `env`.
     fn name(env: &Environment, logical: &str) -> String;
     /// The group named `name`, with its tags; `None` when there is none.
@@ -104,6 +107,9 @@ impl<A: SubnetGroupApi> SubnetGroupNode<A> {
 
 #[async_trait]
 impl<A: SubnetGroupApi> Resource for SubnetGroupNode<A> {
+    fn permissions(&self) -> Option<Permissions> {
+        Some(A::PERMISSIONS)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(A::KIND, &self.logical)
     }

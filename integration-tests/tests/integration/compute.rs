@@ -19,7 +19,7 @@ use skyforge_secrets::{Secret, SecretValue, Source};
 
 /// Network, load balancer, cluster, namespace, a secret and (with an image) the `api` service
 /// running it with the plain variable `FEATURE_FLAGS` = `flags`.
-fn stack(env: &Environment, image: Option<Image>, flags: &str) -> Stack {
+pub(crate) fn stack(env: &Environment, image: Option<Image>, flags: &str) -> Stack {
     let mut stack = Stack::new(env.clone());
     let net = stack.add(
         Network::builder()

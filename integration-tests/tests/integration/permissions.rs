@@ -121,3 +121,21 @@ async fn every_call_of_load_balancing_storage_and_monitoring_is_declared() -> Re
     );
     check(&t, &stack).await
 }
+
+#[tokio::test]
+async fn every_call_of_a_database_and_a_cache_is_declared() -> Result<()> {
+    let t = TestStack::new().await;
+    let db = crate::database::db_stack(&t.env, &crate::database::Db::default());
+    check(&t, &db).await?;
+    let t = TestStack::new().await;
+    let cache = crate::cache::cache_stack(&t.env, &crate::cache::Cache::default());
+    check(&t, &cache).await
+}
+
+#[tokio::test]
+async fn every_call_of_a_service_with_autoscaling_and_discovery_is_declared() -> Result<()> {
+    let t = TestStack::new().await;
+    let image = skyforge_compute::Image::external("public.ecr.aws/skyforge/api:v1");
+    let stack = crate::compute::stack(&t.env, Some(image), "");
+    check(&t, &stack).await
+}
