@@ -79,7 +79,8 @@ impl MigrationAction {
     }
 }
 
-/// The calls of a migration run: the task, its roles handed to ECS, its log read when it fails.
+/// The calls of a migration run (and of `migrate`, which finds the newest migration revision):
+/// the task, its roles handed to ECS, its log read when it fails.
 pub(crate) const MIGRATION_PERMISSIONS: Permissions = Permissions {
     observe: &[],
     create: &[
@@ -89,6 +90,7 @@ pub(crate) const MIGRATION_PERMISSIONS: Permissions = Permissions {
         "ecs:TagResource",
         "iam:PassRole",
         "logs:GetLogEvents",
+        "ecs:ListTaskDefinitions",
     ],
     update: &[],
     delete: &[],
@@ -235,26 +237,11 @@ impl Migrate {
     }
 }
 
-/// The calls of `migrate`: the newest migration revision, run as a deploy runs it.
-pub(crate) const MIGRATE_PERMISSIONS: Permissions = Permissions {
-    observe: &[],
-    create: &[
-        "ecs:DescribeTaskDefinition",
-        "ecs:RunTask",
-        "ecs:DescribeTasks",
-        "ecs:TagResource",
-        "iam:PassRole",
-        "logs:GetLogEvents",
-        "ecs:ListTaskDefinitions",
-    ],
-    update: &[],
-    delete: &[],
-};
-
 #[async_trait]
 impl ActionNode for Migrate {
     fn permissions(&self) -> Option<Permissions> {
-        Some(MIGRATE_PERMISSIONS)
+        // `migrate` runs the newest migration revision as a deploy runs it.
+        Some(MIGRATION_PERMISSIONS)
     }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_MIGRATE, &self.service)
