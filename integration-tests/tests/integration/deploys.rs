@@ -16,7 +16,7 @@ use skyforge_secrets::{Secret, SecretValue, Source};
 
 /// Network, repository, cluster, a secret and the `api` service (2 tasks) from the stack's
 /// repository at `v1`, deploying `deploy` when given, with a migration when `migrate`.
-fn stack(env: &Environment, deploy: Option<&str>, migrate: bool) -> Stack {
+pub(crate) fn stack(env: &Environment, deploy: Option<&str>, migrate: bool) -> Stack {
     let mut stack = Stack::new(env.clone());
     let net = stack.add(
         Network::builder()

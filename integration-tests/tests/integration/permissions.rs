@@ -25,6 +25,16 @@ async fn cycle(t: &TestStack, stack: &Stack) -> Result<()> {
     Ok(())
 }
 
+/// Every call the harness recorded for the test's app, as IAM actions, that `declared` lacks.
+async fn undeclared_calls(t: &TestStack, declared: &BTreeSet<&'static str>) -> Vec<String> {
+    t.calls()
+        .await
+        .keys()
+        .filter_map(|(service, op)| iam_action(service, op))
+        .filter(|a| !declared.contains(a.as_str()))
+        .collect()
+}
+
 /// Apply `stack`, plan again, destroy it; every call the harness recorded for the test's app
 /// must be declared by the stack's kinds, and every kind must declare.
 async fn check(t: &TestStack, stack: &Stack) -> Result<()> {
@@ -41,10 +51,7 @@ async fn check(t: &TestStack, stack: &Stack) -> Result<()> {
         .keys()
         .filter_map(|(service, op)| iam_action(service, op))
         .collect();
-    let missing: Vec<&String> = called
-        .iter()
-        .filter(|a| !declared.actions.contains(a.as_str()))
-        .collect();
+    let missing = undeclared_calls(t, &declared.actions).await;
     assert!(
         missing.is_empty(),
         "called but not declared: {missing:?}\ncalled: {called:?}"
@@ -138,4 +145,31 @@ async fn every_call_of_a_service_with_autoscaling_and_discovery_is_declared() ->
     let image = skyforge_compute::Image::external("public.ecr.aws/skyforge/api:v1");
     let stack = crate::compute::stack(&t.env, Some(image), "");
     check(&t, &stack).await
+}
+
+/// A deploy's own steps: the first apply runs the migration, a release registers new revisions,
+/// migrates and rolls out, a rollback puts the service back (an action applied alone, as the
+/// CLI does), and destroy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_call_of_migrations_deploys_and_rollbacks_is_declared() -> Result<()> {
+    let t = TestStack::new().await;
+    let first = crate::deploys::stack(&t.env, None, true);
+    let release = crate::deploys::stack(&t.env, Some("v2"), true);
+    let mut rollback = Stack::new(t.env.clone());
+    rollback.add_action(skyforge_compute::Rollback::new("main", "api"));
+    let mut declared = BTreeSet::new();
+    for s in [&first, &release, &rollback] {
+        let d = s.deploy_actions();
+        assert_eq!(d.undeclared, BTreeSet::new(), "every kind declares");
+        declared.extend(d.actions);
+    }
+    for s in [&first, &release, &rollback] {
+        let plan = s.plan(&t.ctx).await?;
+        s.apply(&t.ctx, &plan).await?;
+    }
+    let down = first.plan_destroy(&t.ctx).await?;
+    first.apply(&t.ctx, &down).await?;
+    let missing = undeclared_calls(&t, &declared).await;
+    assert!(missing.is_empty(), "called but not declared: {missing:?}");
+    Ok(())
 }
