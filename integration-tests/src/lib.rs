@@ -107,6 +107,41 @@ impl TestStack {
         })
     }
 
+    /// Delete a state bucket (every version and delete marker first) and a lock table, as
+    /// `skyforge_state::bootstrap` makes them: they carry no stack's tags, so no destroy removes
+    /// them.
+    pub async fn remove_state_backend(&self, bucket: &str, table: &str) {
+        let s3 = self.s3();
+        let listed = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        let versions = listed.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = listed
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id()));
+        for (key, version) in versions.chain(markers) {
+            s3.delete_object()
+                .bucket(bucket)
+                .key(key.unwrap())
+                .set_version_id(version.map(String::from))
+                .send()
+                .await
+                .unwrap();
+        }
+        s3.delete_bucket().bucket(bucket).send().await.unwrap();
+        self.ctx
+            .client(aws_sdk_dynamodb::Client::new)
+            .delete_table()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Make this stack's tasks whose image contains `image` stop with `stop_code` and `reason`
     /// (and the essential container's `exit_code`). Emulator control API.
     pub async fn fail_tasks(

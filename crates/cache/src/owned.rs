@@ -97,11 +97,7 @@ impl OwnedKind for Kind {
             }
             _ => <crate::subnet_group::ElastiCache as skyforge_network::service_subnets::SubnetGroupApi>::PERMISSIONS,
         };
-        Some(Permissions {
-            create: &[],
-            update: &[],
-            ..p
-        })
+        Some(p.for_orphans())
     }
     fn service(&self) -> &'static str {
         "elasticache"

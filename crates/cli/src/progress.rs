@@ -81,16 +81,9 @@ impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
             return;
         };
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        let bar = active.entry(p.resource.clone()).or_insert_with(|| {
-            let b = multi.add(ProgressBar::new_spinner());
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {prefix}: {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            b.set_prefix(p.resource.clone());
-            b.enable_steady_tick(Duration::from_millis(120));
-            b
-        });
+        let bar = active
+            .entry(p.resource.clone())
+            .or_insert_with(|| spinner(multi, &p.resource, "{spinner} {prefix}: {msg}"));
         if p.done || p.failed {
             let msg = if p.done {
                 format!("{} after {secs:.1} s", p.target)
@@ -103,6 +96,17 @@ impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
             bar.set_message(format!("{} -> {} ({secs:.1} s)", p.state, p.target));
         }
     }
+}
+
+/// A spinner for `resource` on a terminal, drawn with `template`.
+fn spinner(multi: &MultiProgress, resource: &str, template: &str) -> ProgressBar {
+    let b = multi.add(ProgressBar::new_spinner());
+    b.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    b.set_prefix(resource.to_string());
+    b.enable_steady_tick(Duration::from_millis(120));
+    b
 }
 
 /// Seconds between two lines of a wait whose state does not change (CI logs).
@@ -132,18 +136,6 @@ impl ProgressLayer {
         eprintln!("  {}: {what}", p.resource);
     }
 
-    /// A spinner for `resource` on a terminal.
-    fn bar(&self, multi: &MultiProgress, resource: &str) -> ProgressBar {
-        let b = multi.add(ProgressBar::new_spinner());
-        b.set_style(
-            ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        b.set_prefix(resource.to_string());
-        b.enable_steady_tick(Duration::from_millis(120));
-        b
-    }
-
     /// A resource operation: a spinner from its start to its end on a terminal, one line when
     /// it ends otherwise.
     fn operation(&self, p: &Progress) {
@@ -158,7 +150,7 @@ impl ProgressLayer {
         let key = format!("{} {}", p.resource, p.op);
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         if p.started {
-            let bar = self.bar(multi, &p.resource);
+            let bar = spinner(multi, &p.resource, "{spinner} {prefix}: {msg} ({elapsed})");
             bar.set_message(format!("{}...", p.op));
             active.insert(key, bar);
         } else if let Some(bar) = active.remove(&key) {

@@ -289,12 +289,7 @@ impl OwnedKind for Kind {
             "servicediscovery:ListServices",
             "servicediscovery:ListTagsForResource",
         ];
-        Some(Permissions {
-            observe: LIST,
-            create: &[],
-            update: &[],
-            delete: p.delete,
-        })
+        Some(p.for_orphans_listed_by(LIST))
     }
     fn service(&self) -> &'static str {
         match self.0 {

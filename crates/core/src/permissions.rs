@@ -30,6 +30,24 @@ impl Permissions {
         delete: &[],
     };
 
+    /// What listing and deleting orphans of this kind needs: its observation and its delete.
+    pub const fn for_orphans(self) -> Permissions {
+        Permissions {
+            create: &[],
+            update: &[],
+            ..self
+        }
+    }
+
+    /// [`Permissions::for_orphans`] for a lister with calls of its own (`listing`) instead of
+    /// the nodes' observation.
+    pub const fn for_orphans_listed_by(self, listing: &'static [&'static str]) -> Permissions {
+        Permissions {
+            observe: listing,
+            ..self.for_orphans()
+        }
+    }
+
     /// Every action, in declaration order.
     pub fn actions(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.observe

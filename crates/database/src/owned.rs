@@ -30,11 +30,7 @@ impl OwnedKind for Instances {
         KIND_INSTANCE
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            create: &[],
-            update: &[],
-            ..crate::instance::INSTANCE_PERMISSIONS
-        })
+        Some(crate::instance::INSTANCE_PERMISSIONS.for_orphans())
     }
     fn service(&self) -> &'static str {
         "rds"
@@ -120,11 +116,7 @@ impl OwnedKind for Groups {
         } else {
             <crate::subnet_group::Rds as skyforge_network::service_subnets::SubnetGroupApi>::PERMISSIONS
         };
-        Some(Permissions {
-            create: &[],
-            update: &[],
-            ..p
-        })
+        Some(p.for_orphans())
     }
     fn service(&self) -> &'static str {
         "rds"

@@ -23,12 +23,7 @@ pub fn current_account(stack: &mut Stack) -> Ref<String> {
 }
 
 /// `sts:GetCallerIdentity` needs no permission.
-pub(crate) const ACCOUNT_PERMISSIONS: Permissions = Permissions {
-    observe: &[],
-    create: &[],
-    update: &[],
-    delete: &[],
-};
+pub(crate) const ACCOUNT_PERMISSIONS: Permissions = Permissions::NONE;
 
 #[async_trait]
 impl Resource for AccountNode {

@@ -31,12 +31,10 @@ impl OwnedKind for Roles {
         KIND_ROLE
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &["iam:ListRoles", "iam:ListRoleTags"],
-            create: &[],
-            update: &[],
-            delete: crate::node::ROLE_PERMISSIONS.delete,
-        })
+        Some(
+            crate::node::ROLE_PERMISSIONS
+                .for_orphans_listed_by(&["iam:ListRoles", "iam:ListRoleTags"]),
+        )
     }
     fn service(&self) -> &'static str {
         "iam"

@@ -63,22 +63,10 @@ impl OwnedKind for Kind {
         self.0
     }
     fn permissions(&self) -> Option<Permissions> {
-        let (observe, delete) = if self.0 == KIND_LB {
-            (
-                crate::lb::LB_PERMISSIONS.observe,
-                crate::lb::LB_PERMISSIONS.delete,
-            )
+        Some(if self.0 == KIND_LB {
+            crate::lb::LB_PERMISSIONS.for_orphans()
         } else {
-            (
-                crate::target_group::TG_PERMISSIONS.observe,
-                crate::target_group::TG_PERMISSIONS.delete,
-            )
-        };
-        Some(Permissions {
-            observe,
-            create: &[],
-            update: &[],
-            delete,
+            crate::target_group::TG_PERMISSIONS.for_orphans()
         })
     }
     fn service(&self) -> &'static str {

@@ -107,11 +107,7 @@ impl OwnedKind for PrefixKind {
         self.kind
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            create: &[],
-            update: &[],
-            ..group::LOG_GROUP_PERMISSIONS
-        })
+        Some(group::LOG_GROUP_PERMISSIONS.for_orphans())
     }
     fn service(&self) -> &'static str {
         "logs"

@@ -34,15 +34,12 @@ impl OwnedKind for Alarms {
         KIND_ALARM
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &[
+        Some(
+            crate::alarm_node::ALARM_PERMISSIONS.for_orphans_listed_by(&[
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:ListTagsForResource",
-            ],
-            create: &[],
-            update: &[],
-            delete: crate::alarm_node::ALARM_PERMISSIONS.delete,
-        })
+            ]),
+        )
     }
     fn service(&self) -> &'static str {
         "cloudwatch"
@@ -82,12 +79,10 @@ impl OwnedKind for Topics {
         KIND_TOPIC
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &["sns:ListTopics", "sns:ListTagsForResource"],
-            create: &[],
-            update: &[],
-            delete: crate::topic_node::TOPIC_PERMISSIONS.delete,
-        })
+        Some(
+            crate::topic_node::TOPIC_PERMISSIONS
+                .for_orphans_listed_by(&["sns:ListTopics", "sns:ListTagsForResource"]),
+        )
     }
     fn service(&self) -> &'static str {
         "sns"
@@ -134,12 +129,11 @@ impl OwnedKind for Keys {
         KIND_KEY
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &["kms:ListAliases", "kms:ListResourceTags", "kms:DescribeKey"],
-            create: &[],
-            update: &[],
-            delete: crate::key::KEY_PERMISSIONS.delete,
-        })
+        Some(crate::key::KEY_PERMISSIONS.for_orphans_listed_by(&[
+            "kms:ListAliases",
+            "kms:ListResourceTags",
+            "kms:DescribeKey",
+        ]))
     }
     fn service(&self) -> &'static str {
         "kms"
@@ -172,12 +166,10 @@ impl OwnedKind for Dashboards {
         KIND_DASHBOARD
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &["cloudwatch:ListDashboards", "cloudwatch:GetDashboard"],
-            create: &[],
-            update: &[],
-            delete: crate::dashboard::DASHBOARD_PERMISSIONS.delete,
-        })
+        Some(
+            crate::dashboard::DASHBOARD_PERMISSIONS
+                .for_orphans_listed_by(&["cloudwatch:ListDashboards", "cloudwatch:GetDashboard"]),
+        )
     }
     fn service(&self) -> &'static str {
         "cloudwatch"

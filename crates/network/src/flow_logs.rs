@@ -561,11 +561,7 @@ impl skyforge_core::OwnedKind for NamedKind {
         self.0
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            create: &[],
-            update: &[],
-            ..FLOW_LOG_GROUP_PERMISSIONS
-        })
+        Some(FLOW_LOG_GROUP_PERMISSIONS.for_orphans())
     }
     fn service(&self) -> &'static str {
         "logs"

@@ -286,11 +286,7 @@ impl OwnedKind for Ec2Kind {
             KIND_FLOW_LOG => crate::flow_logs::FLOW_LOG_PERMISSIONS,
             _ => return None,
         };
-        Some(Permissions {
-            create: &[],
-            update: &[],
-            ..p
-        })
+        Some(p.for_orphans())
     }
     fn service(&self) -> &'static str {
         "ec2"

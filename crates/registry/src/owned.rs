@@ -47,12 +47,10 @@ impl OwnedKind for RepositoriesKind {
         KIND_REPOSITORY
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
-            create: &[],
-            update: &[],
-            delete: crate::repository::REPOSITORY_PERMISSIONS.delete,
-        })
+        Some(
+            crate::repository::REPOSITORY_PERMISSIONS
+                .for_orphans_listed_by(&["ecr:DescribeRepositories", "ecr:ListTagsForResource"]),
+        )
     }
     fn service(&self) -> &'static str {
         "ecr"

@@ -32,12 +32,10 @@ impl OwnedKind for SecretsKind {
         KIND_SECRET
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &["secretsmanager:ListSecrets"],
-            create: &[],
-            update: &[],
-            delete: crate::secret::SECRET_PERMISSIONS.delete,
-        })
+        Some(
+            crate::secret::SECRET_PERMISSIONS
+                .for_orphans_listed_by(&["secretsmanager:ListSecrets"]),
+        )
     }
     fn service(&self) -> &'static str {
         "secretsmanager"
@@ -90,12 +88,10 @@ impl OwnedKind for ParametersKind {
         KIND_PARAMETER
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &["ssm:DescribeParameters", "ssm:ListTagsForResource"],
-            create: &[],
-            update: &[],
-            delete: crate::parameter::PARAMETER_PERMISSIONS.delete,
-        })
+        Some(
+            crate::parameter::PARAMETER_PERMISSIONS
+                .for_orphans_listed_by(&["ssm:DescribeParameters", "ssm:ListTagsForResource"]),
+        )
     }
     fn service(&self) -> &'static str {
         "ssm"

@@ -22,16 +22,11 @@ impl OwnedKind for Buckets {
         KIND_BUCKET
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(Permissions {
-            observe: &[
-                "s3:ListAllMyBuckets",
-                "s3:GetBucketTagging",
-                "s3:ListBucket",
-            ],
-            create: &[],
-            update: &[],
-            delete: crate::bucket::BUCKET_PERMISSIONS.delete,
-        })
+        Some(crate::bucket::BUCKET_PERMISSIONS.for_orphans_listed_by(&[
+            "s3:ListAllMyBuckets",
+            "s3:GetBucketTagging",
+            "s3:ListBucket",
+        ]))
     }
     fn service(&self) -> &'static str {
         "s3"

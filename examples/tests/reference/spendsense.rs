@@ -9,7 +9,7 @@
 //! against hand-computed figures from the us-west-1 table.
 
 use crate::common::{
-    Deploy, assert_costs, db_instance, require_endpoint, runtime, task_definition,
+    Deploy, assert_costs, db_instance, require_endpoint, runtime, secrets_exist, task_definition,
 };
 use skyforge_integration_tests::{TestStack, ecs_service};
 
@@ -37,40 +37,6 @@ async fn server_certificate(t: &TestStack, name: &str) -> String {
         .await
         .unwrap();
     out.server_certificate_metadata().unwrap().arn().to_string()
-}
-
-/// Remove the state bucket and lock table `--bootstrap` made (not the stack's: no tags).
-async fn remove_state(t: &TestStack, bucket: &str, table: &str) {
-    let s3 = t.s3();
-    // Versioned: every version and delete marker goes.
-    let listed = s3
-        .list_object_versions()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    let versions = listed.versions().iter().map(|v| (v.key(), v.version_id()));
-    let markers = listed
-        .delete_markers()
-        .iter()
-        .map(|m| (m.key(), m.version_id()));
-    for (key, version) in versions.chain(markers) {
-        s3.delete_object()
-            .bucket(bucket)
-            .key(key.unwrap())
-            .set_version_id(version.map(String::from))
-            .send()
-            .await
-            .unwrap();
-    }
-    s3.delete_bucket().bucket(bucket).send().await.unwrap();
-    t.ctx
-        .client(aws_sdk_dynamodb::Client::new)
-        .delete_table()
-        .table_name(table)
-        .send()
-        .await
-        .unwrap();
 }
 
 async fn check_service(t: &TestStack, d: &Deploy) {
@@ -205,16 +171,8 @@ async fn check_data(t: &TestStack, d: &Deploy) {
         ),
         (Some(80.0), Some(90.0), Some(1.0))
     );
-    let secrets = t.ctx.client(aws_sdk_secretsmanager::Client::new);
-    for s in ["jwt-secret", "oauth", "database-url"] {
-        let name = format!("{p}-{s}");
-        secrets
-            .describe_secret()
-            .secret_id(&name)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-    }
+    let names = ["jwt-secret", "oauth", "database-url"].map(|s| format!("{p}-{s}"));
+    secrets_exist(t, &names).await;
 }
 
 #[test]
@@ -254,7 +212,7 @@ fn dev_for_an_owner_with_s3_state_matches_the_seed_and_destroys() {
     ]);
     runtime().block_on(async {
         let t = TestStack::with_env(d.env()).await;
-        remove_state(&t, &bucket, &table).await;
+        t.remove_state_backend(&bucket, &table).await;
     });
 }
 

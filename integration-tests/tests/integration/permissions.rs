@@ -25,12 +25,19 @@ async fn cycle(t: &TestStack, stack: &Stack) -> Result<()> {
     Ok(())
 }
 
-/// Every call the harness recorded for the test's app, as IAM actions, that `declared` lacks.
-async fn undeclared_calls(t: &TestStack, declared: &BTreeSet<&'static str>) -> Vec<String> {
+/// Every call the harness recorded for the test's app, as the IAM actions they need.
+async fn called_actions(t: &TestStack) -> BTreeSet<String> {
     t.calls()
         .await
         .keys()
         .filter_map(|(service, op)| iam_action(service, op))
+        .collect()
+}
+
+/// The actions of `called` that `declared` lacks.
+fn undeclared<'a>(called: &'a BTreeSet<String>, declared: &BTreeSet<&str>) -> Vec<&'a String> {
+    called
+        .iter()
         .filter(|a| !declared.contains(a.as_str()))
         .collect()
 }
@@ -45,13 +52,8 @@ async fn check(t: &TestStack, stack: &Stack) -> Result<()> {
         "every kind declares its actions"
     );
     cycle(t, stack).await?;
-    let called: BTreeSet<String> = t
-        .calls()
-        .await
-        .keys()
-        .filter_map(|(service, op)| iam_action(service, op))
-        .collect();
-    let missing = undeclared_calls(t, &declared.actions).await;
+    let called = called_actions(t).await;
+    let missing = undeclared(&called, &declared.actions);
     assert!(
         missing.is_empty(),
         "called but not declared: {missing:?}\ncalled: {called:?}"
@@ -169,7 +171,8 @@ async fn every_call_of_migrations_deploys_and_rollbacks_is_declared() -> Result<
     }
     let down = first.plan_destroy(&t.ctx).await?;
     first.apply(&t.ctx, &down).await?;
-    let missing = undeclared_calls(&t, &declared).await;
+    let called = called_actions(&t).await;
+    let missing = undeclared(&called, &declared);
     assert!(missing.is_empty(), "called but not declared: {missing:?}");
     Ok(())
 }

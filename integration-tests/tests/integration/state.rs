@@ -51,46 +51,6 @@ async fn backend(t: &TestStack, place: &Place, kind: Kind, stack: &str) -> Arc<d
     }
 }
 
-async fn cleanup(t: &TestStack, place: &Place) {
-    let s3 = t.s3();
-    let versions = s3
-        .list_object_versions()
-        .bucket(&place.bucket)
-        .send()
-        .await
-        .unwrap();
-    for v in versions.versions() {
-        s3.delete_object()
-            .bucket(&place.bucket)
-            .key(v.key().unwrap())
-            .version_id(v.version_id().unwrap())
-            .send()
-            .await
-            .unwrap();
-    }
-    for m in versions.delete_markers() {
-        s3.delete_object()
-            .bucket(&place.bucket)
-            .key(m.key().unwrap())
-            .version_id(m.version_id().unwrap())
-            .send()
-            .await
-            .unwrap();
-    }
-    s3.delete_bucket()
-        .bucket(&place.bucket)
-        .send()
-        .await
-        .unwrap();
-    t.ctx
-        .client(aws_sdk_dynamodb::Client::new)
-        .delete_table()
-        .table_name(&place.table)
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn contention(t: &TestStack, place: &Place, kind: Kind) -> String {
     let stack = format!("{}-{kind:?}", t.app).to_lowercase();
     // Two runs at once: exactly one proceeds, the other is refused at once, naming the holder.
@@ -181,7 +141,7 @@ async fn both_lock_kinds_admit_one_holder_and_cost_at_most_three_calls() {
     let d = contention(&t, &place, Kind::DynamoDb).await;
     let s = contention(&t, &place, Kind::S3).await;
     println!("{d}\n{s}");
-    cleanup(&t, &place).await;
+    t.remove_state_backend(&place.bucket, &place.table).await;
 }
 
 #[tokio::test]
@@ -261,7 +221,7 @@ async fn a_killed_holder_leaves_a_stale_lock_that_only_its_exact_id_releases() {
         Some("retry-1".into())
     );
     b.delete("retry-1").await.unwrap();
-    cleanup(&t, &place).await;
+    t.remove_state_backend(&place.bucket, &place.table).await;
 }
 
 #[tokio::test]
@@ -314,7 +274,7 @@ async fn state_round_trips_through_versioned_s3_and_corruption_names_the_previou
         .unwrap();
     let bytes = old.body.collect().await.unwrap().into_bytes();
     assert_eq!(StateDocument::from_bytes(&bytes, "previous").unwrap(), doc);
-    cleanup(&t, &place).await;
+    t.remove_state_backend(&place.bucket, &place.table).await;
 }
 
 #[tokio::test]
@@ -375,5 +335,5 @@ async fn a_guarded_apply_refuses_a_concurrent_run_and_records_state() {
     skyforge_state::apply(&stack, &t.ctx, &d, &backend)
         .await
         .unwrap();
-    cleanup(&t, &place).await;
+    t.remove_state_backend(&place.bucket, &place.table).await;
 }
