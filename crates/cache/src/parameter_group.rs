@@ -148,6 +148,10 @@ impl Resource for ParameterGroupNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(PARAMETER_GROUP_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let n = name(env, &self.logical, &self.family);
+        vec![skyforge_core::ArnName::new("elasticache:parametergroup", n)]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_PARAMETER_GROUP, &self.logical)
     }

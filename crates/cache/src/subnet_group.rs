@@ -25,6 +25,7 @@ pub(crate) fn group_name(env: &Environment, logical: &str) -> String {
 
 #[async_trait]
 impl SubnetGroupApi for ElastiCache {
+    const RESOURCE_TYPE: &'static str = "elasticache:subnetgroup";
     const KIND: &'static str = KIND_SUBNET_GROUP;
     const SERVICE: &'static str = "elasticache";
     const PERMISSIONS: Permissions = Permissions {

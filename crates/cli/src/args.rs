@@ -96,6 +96,37 @@ pub enum Cmd {
         #[arg(long, value_name = "FILE")]
         prices: Option<PathBuf>,
     },
+    /// Print the IAM policies a CI role needs for this stack, as JSON: `deploy` (plan, apply,
+    /// destroy) and `release` (deploy, migrate, rollback with an image already pushed, and the
+    /// image push). No AWS call when `--account` is given.
+    Policy {
+        /// The account the stack deploys to (default: the caller's, from STS).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Create (or update) the stack's CI identity: GitHub's OIDC provider and the roles
+    /// `ci-plan`, `ci-deploy` and `ci-release` with the policies `policy` prints, in a stack of
+    /// their own (`<stack>-ci`). Run by an administrator, again when the stack's kinds change.
+    CiIdentity {
+        /// A GitHub repository (`owner/name`) whose workflows may assume the roles; repeat.
+        #[arg(long = "repo", required = true)]
+        repos: Vec<String>,
+        /// A GitHub environment whose jobs may deploy (behind its reviewers); repeat.
+        #[arg(long = "environment", required = true)]
+        environments: Vec<String>,
+        /// A branch whose pushes may plan (pull requests always may); repeat.
+        #[arg(long = "branch", default_value = "main")]
+        branches: Vec<String>,
+        /// Longest session, in seconds (3600 to 43200).
+        #[arg(long, default_value_t = 3600)]
+        max_session: u32,
+        /// Destroy the CI identity instead (the OIDC provider stays: it is the account's).
+        #[arg(long)]
+        destroy: bool,
+        /// The account the stack deploys to (default: the caller's, from STS).
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Apply with a new image tag: new revisions, migrations, rollouts watched to the end.
     Deploy {
         /// The image tag to deploy.

@@ -25,6 +25,7 @@ mod approval;
 mod args;
 mod deploy;
 mod options;
+mod policy;
 mod progress;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ pub use approval::{RequireApproval, broadening};
 pub use args::{Cli, Cmd, NoArgs};
 pub use deploy::Release;
 pub use options::{Command, Options, options};
+pub use policy::{Policies, policies};
 pub use progress::init_output;
 
 use std::io::IsTerminal;
@@ -258,6 +260,12 @@ fn cost(stack: &Stack, opts: &Options) -> Result<(), Error> {
 pub async fn run(stack: Stack, opts: &Options) -> Result<bool, Error> {
     if opts.command == Command::Cost {
         return cost(&stack, opts).map(|()| false);
+    }
+    if opts.command == Command::Policy {
+        return policy::print(&stack, opts).await.map(|()| false);
+    }
+    if opts.command == Command::CiIdentity {
+        return policy::ci_identity(&stack, opts).await.map(|()| false);
     }
     approval::check_approval(opts)?;
     let ctx = Context::load(opts.env.clone()).await?;

@@ -50,6 +50,14 @@ pub struct Options {
     pub plan_file: Option<PathBuf>,
     /// `cost --prices FILE`: a price table of the user's.
     pub prices: Option<PathBuf>,
+    /// `policy --account ID`: the account the policies name.
+    pub account: Option<String>,
+    /// `ci-identity`: who may assume the roles.
+    pub ci: skyforge::iam::ci::GithubSubjects,
+    /// `ci-identity --max-session`.
+    pub max_session: u32,
+    /// `ci-identity --destroy`.
+    pub ci_destroy: bool,
 }
 
 /// The subcommand.
@@ -75,6 +83,10 @@ pub enum Command {
     Migrate,
     /// Print the outputs of the last apply.
     Outputs,
+    /// Print the CI roles' policies.
+    Policy,
+    /// Create, update or destroy the CI identity.
+    CiIdentity,
 }
 
 impl Command {
@@ -86,6 +98,8 @@ impl Command {
             Cmd::Outputs => Command::Outputs,
             Cmd::Demo => Command::Demo,
             Cmd::Cost { .. } => Command::Cost,
+            Cmd::Policy { .. } => Command::Policy,
+            Cmd::CiIdentity { .. } => Command::CiIdentity,
             Cmd::Deploy { .. } => Command::Deploy,
             Cmd::Rollback { .. } => Command::Rollback,
             Cmd::Migrate { .. } => Command::Migrate,
@@ -105,6 +119,10 @@ struct Specific {
     plan_out: Option<PathBuf>,
     plan_file: Option<PathBuf>,
     prices: Option<PathBuf>,
+    account: Option<String>,
+    ci: skyforge::iam::ci::GithubSubjects,
+    max_session: u32,
+    ci_destroy: bool,
 }
 
 impl Specific {
@@ -121,6 +139,25 @@ impl Specific {
             },
             Cmd::Apply { plan_file } => Specific { plan_file, ..none },
             Cmd::Cost { prices } => Specific { prices, ..none },
+            Cmd::Policy { account } => Specific { account, ..none },
+            Cmd::CiIdentity {
+                repos,
+                environments,
+                branches,
+                max_session,
+                destroy,
+                account,
+            } => Specific {
+                ci: skyforge::iam::ci::GithubSubjects {
+                    repositories: repos,
+                    branches,
+                    environments,
+                },
+                max_session,
+                ci_destroy: destroy,
+                account,
+                ..none
+            },
             Cmd::Deploy { image, service } => Specific {
                 release: Release {
                     image: Some(image),
@@ -195,5 +232,9 @@ pub fn options<A: Args>(
         plan_out: specific.plan_out,
         plan_file: specific.plan_file,
         prices: specific.prices,
+        account: specific.account,
+        ci: specific.ci,
+        max_session: specific.max_session,
+        ci_destroy: specific.ci_destroy,
     })
 }

@@ -18,6 +18,10 @@ use crate::spec::CapacityShare;
 /// Resource kind `ecs_cluster`.
 pub const KIND_CLUSTER: &str = "ecs_cluster";
 
+/// The service-linked role ECS creates with an account's first cluster.
+pub(crate) const ECS_SERVICE_LINKED_ROLE: &str =
+    "aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS";
+
 /// An ECS cluster.
 #[derive(Debug, Clone, TypedBuilder)]
 #[builder(build_method(into = Result<Cluster>))]
@@ -166,6 +170,16 @@ pub(crate) const CLUSTER_PERMISSIONS: Permissions = Permissions {
 impl Resource for ClusterNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(CLUSTER_PERMISSIONS)
+    }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        vec![
+            skyforge_core::ArnName::new("ecs:cluster", self.name(env)),
+            // The service-linked role ECS creates with an account's first cluster.
+            skyforge_core::ArnName::new("iam:role", ECS_SERVICE_LINKED_ROLE),
+            // What runs in it: tasks (a migration's), and container instances (`ListTasks`).
+            skyforge_core::ArnName::new("ecs:task", format!("{}/*", self.name(env))),
+            skyforge_core::ArnName::new("ecs:container-instance", format!("{}/*", self.name(env))),
+        ]
     }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_CLUSTER, &self.spec.logical_id)

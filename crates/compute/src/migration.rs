@@ -101,6 +101,16 @@ impl ActionNode for MigrationAction {
     fn permissions(&self) -> Option<Permissions> {
         Some(MIGRATION_PERMISSIONS)
     }
+    fn arn_names(&self, _env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        use skyforge_core::ArnName;
+        vec![
+            ArnName::new("ecs:task-definition", format!("{}:*", self.family)),
+            ArnName::new(
+                "logs:log-stream",
+                format!("{}:log-stream:*", self.log_group),
+            ),
+        ]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_MIGRATION, &self.logical)
     }
@@ -242,6 +252,16 @@ impl ActionNode for Migrate {
     fn permissions(&self) -> Option<Permissions> {
         // `migrate` runs the newest migration revision as a deploy runs it.
         Some(MIGRATION_PERMISSIONS)
+    }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        use skyforge_core::ArnName;
+        use skyforge_core::naming::{NameKind, physical_name};
+        let name = |l: &str| physical_name(env, NameKind::Ecs, l).unwrap_or_default();
+        let family = name(&format!("{}-migrate", self.service));
+        vec![
+            ArnName::new("ecs:task-definition", format!("{family}:*")),
+            ArnName::new("ecs:task", format!("{}/*", name(&self.cluster))),
+        ]
     }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_MIGRATE, &self.service)

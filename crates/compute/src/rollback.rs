@@ -69,6 +69,15 @@ impl ActionNode for Rollback {
     fn permissions(&self) -> Option<Permissions> {
         Some(ROLLBACK_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        use skyforge_core::ArnName;
+        let (cluster, service) = self.names(env);
+        vec![
+            ArnName::new("ecs:service", format!("{cluster}/{service}")),
+            ArnName::new("ecs:task", format!("{cluster}/*")),
+            ArnName::new("ecs:container-instance", format!("{cluster}/*")),
+        ]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_ROLLBACK, &self.service)
     }

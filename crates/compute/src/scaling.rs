@@ -23,6 +23,10 @@ use crate::spec::{Autoscaling, ScaleOn};
 /// Resource kind `ecs_autoscaling`.
 pub const KIND_SCALING: &str = "ecs_autoscaling";
 
+/// The service-linked role Application Auto Scaling creates for an account's first ECS target.
+const SCALING_SERVICE_LINKED_ROLE: &str = "aws-service-role/ecs.application-autoscaling.\
+amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService";
+
 pub(crate) struct ScalingNode {
     pub(crate) logical: String,
     pub(crate) scaling: Autoscaling,
@@ -121,6 +125,18 @@ pub(crate) const SCALING_PERMISSIONS: Permissions = Permissions {
 impl Resource for ScalingNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(SCALING_PERMISSIONS)
+    }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        use skyforge_core::ArnName;
+        let service = crate::service::service_name(env, &self.logical);
+        vec![
+            ArnName::new("iam:role", SCALING_SERVICE_LINKED_ROLE),
+            // Target tracking's alarms, named by Application Auto Scaling.
+            ArnName::new(
+                "cloudwatch:alarm",
+                format!("TargetTracking-service/*/{service}-*"),
+            ),
+        ]
     }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SCALING, &self.logical)

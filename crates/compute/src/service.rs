@@ -120,6 +120,11 @@ impl Resource for ServiceNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(SERVICE_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        // `service/<cluster>/<name>`: the cluster's name is another node's output.
+        let name = format!("*/{}", self.name(env));
+        vec![skyforge_core::ArnName::new("ecs:service", name)]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SERVICE, &self.spec.logical_id)
     }

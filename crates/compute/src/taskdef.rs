@@ -92,6 +92,13 @@ impl Resource for TaskDefNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(TASK_DEFINITION_PERMISSIONS)
     }
+    fn arn_names(&self, _env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let revisions = format!("{}:*", self.family);
+        vec![skyforge_core::ArnName::new(
+            "ecs:task-definition",
+            revisions,
+        )]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_TASK_DEFINITION, &self.spec.logical_id)
     }

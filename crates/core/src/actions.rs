@@ -33,6 +33,10 @@ pub trait ActionNode: Send + Sync {
     fn permissions(&self) -> Option<crate::Permissions> {
         None
     }
+    /// The names of what its calls write to (see [`crate::Resource::arn_names`]).
+    fn arn_names(&self, _env: &Environment, _account: &str) -> Vec<crate::ArnName> {
+        Vec::new()
+    }
     /// Check the spec; called before any API call.
     fn validate(&self, _env: &Environment) -> Result<()> {
         Ok(())
@@ -93,6 +97,9 @@ impl<A: ActionNode> ActionResource<A> {
 impl<A: ActionNode> Resource for ActionResource<A> {
     fn permissions(&self) -> Option<crate::Permissions> {
         self.0.permissions()
+    }
+    fn arn_names(&self, env: &Environment, account: &str) -> Vec<crate::ArnName> {
+        self.0.arn_names(env, account)
     }
     fn id(&self) -> ResourceId {
         self.0.id()

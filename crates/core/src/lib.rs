@@ -47,7 +47,7 @@ pub use env::{Environment, Stage};
 pub use error::{AwsOrigin, Error, NodeFailure, Result, none_if_aws_code, ok_if_aws_code};
 pub use executor::ConcurrencyLimits;
 pub use owned::{Owned, OwnedKind};
-pub use permissions::{DeployActions, Permissions};
+pub use permissions::{ArnName, Declaration, DeployActions, Permissions};
 pub use plan::{
     Action, FieldDiff, PendingChange, Plan, PlanMode, Refusal, ReplaceOrder, ResourceId,
     ResourcePlan, Summary, Value, Warning,

@@ -65,6 +65,12 @@ pub trait OwnedKind: Send + Sync {
     fn permissions(&self) -> Option<crate::Permissions> {
         None
     }
+    /// The name patterns of this kind's resources (`alva-staging-*`), for resource types whose
+    /// ARNs carry a name and whose delete AWS cannot condition on tags. Orphans of other types
+    /// are scoped by the stack's ownership tag.
+    fn arn_names(&self, _env: &crate::Environment) -> Vec<crate::ArnName> {
+        Vec::new()
+    }
     /// Every resource of this kind that carries the stack's ownership tags, of every page.
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>>;
     /// Whether deleting it loses data (a secret's value, a repository's images).

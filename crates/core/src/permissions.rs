@@ -59,6 +59,47 @@ impl Permissions {
     }
 }
 
+/// A name a kind gives an AWS resource its calls write to, by the resource type of the IAM
+/// Service Authorization Reference (`secretsmanager:Secret`, `rds:db`): what a deploy policy
+/// scopes those writes to. `name` is the part of the ARN after the type's fixed prefix
+/// (`alva/staging/cookie-secret-??????`, `alva-staging/api` for an ECS service in its cluster)
+/// and may hold `*` and `?` where AWS adds to the name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ArnName {
+    /// `service:type`, as the reference spells it.
+    pub resource_type: &'static str,
+    /// The name, or a pattern of the names.
+    pub name: String,
+}
+
+impl ArnName {
+    /// `name` of type `resource_type`.
+    pub fn new(resource_type: &'static str, name: impl Into<String>) -> ArnName {
+        ArnName {
+            resource_type,
+            name: name.into(),
+        }
+    }
+}
+
+/// What one node or orphan lister of a stack declares: its kind, its actions, and the names of
+/// what it writes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    /// The kind (`secret`).
+    pub kind: String,
+    /// The node's id; `None` for an orphan lister.
+    pub id: Option<crate::ResourceId>,
+    /// Whether this is a kind's orphan lister rather than a node: it deletes resources whose
+    /// names the stack no longer declares, so only its ownership tags or its name prefix can
+    /// scope it.
+    pub orphans: bool,
+    /// Its actions; `None` while undeclared.
+    pub permissions: Option<Permissions>,
+    /// The names its writes go to ([`crate::Resource::arn_names`]).
+    pub names: Vec<ArnName>,
+}
+
 /// What a stack's deploys (plan, apply, destroy) need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeployActions {

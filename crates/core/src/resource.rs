@@ -539,6 +539,18 @@ pub trait Resource: Send + Sync {
     fn permissions(&self) -> Option<crate::Permissions> {
         None
     }
+    /// The names of what this node's writes go to, by IAM resource type, for resource types
+    /// whose ARNs carry a name ([`crate::ArnName`]); `account` is the stack's account. Kinds
+    /// whose ARNs carry only generated ids (EC2) declare none: their writes are scoped by the
+    /// stack's ownership tag.
+    fn arn_names(&self, _env: &Environment, _account: &str) -> Vec<crate::ArnName> {
+        Vec::new()
+    }
+    /// Shared by the account's stacks (a GitHub OIDC provider, one per account): created when
+    /// absent, adopted when present, and left in place by this stack's destroy.
+    fn shared(&self) -> bool {
+        false
+    }
     /// A data source (like Terraform's `data` blocks): only observed, never created, changed or
     /// deleted. Its plan action is always no-op; `observe` must find it.
     fn read_only(&self) -> bool {

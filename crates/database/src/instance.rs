@@ -150,6 +150,19 @@ impl Resource for InstanceNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(INSTANCE_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        use skyforge_core::ArnName;
+        let id = self.identifier(env);
+        let mut names = vec![
+            ArnName::new("rds:db", &id),
+            // Final snapshots: `<id>-final-<time>` (crate::delete::final_snapshot_id).
+            ArnName::new("rds:snapshot", format!("{id}-final-*")),
+        ];
+        if let Input::Value(group) = &self.wiring.parameter_group {
+            names.push(ArnName::new("rds:pg", group));
+        }
+        names
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_INSTANCE, &self.spec.logical_id)
     }

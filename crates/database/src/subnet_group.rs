@@ -40,6 +40,7 @@ pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Resul
 
 #[async_trait]
 impl SubnetGroupApi for Rds {
+    const RESOURCE_TYPE: &'static str = "rds:subgrp";
     const KIND: &'static str = KIND_SUBNET_GROUP;
     const SERVICE: &'static str = "rds";
     const PERMISSIONS: Permissions = Permissions {

@@ -14,6 +14,24 @@ pub const KIND_ACCOUNT: &str = "aws_account";
 
 struct AccountNode;
 
+/// The account of the credentials `ctx` uses (`sts:GetCallerIdentity`, which needs no
+/// permission).
+pub async fn caller_account(ctx: &Context) -> Result<String> {
+    let out = ctx
+        .client(aws_sdk_sts::Client::new)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            Error::aws(
+                ResourceId::new(KIND_ACCOUNT, "current"),
+                "GetCallerIdentity",
+                e,
+            )
+        })?;
+    Ok(out.account().unwrap_or_default().to_string())
+}
+
 /// The account id, read once per stack: every crate asking gets the same data-source node.
 pub fn current_account(stack: &mut Stack) -> Ref<String> {
     let node = stack
@@ -43,13 +61,7 @@ impl Resource for AccountNode {
         Fields::new()
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let out = ctx
-            .client(aws_sdk_sts::Client::new)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "GetCallerIdentity", e))?;
-        let account = out.account().unwrap_or_default().to_string();
+        let account = caller_account(ctx).await?;
         let mut o = Observed {
             physical_id: account.clone(),
             ..Observed::default()

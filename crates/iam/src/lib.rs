@@ -42,14 +42,21 @@
 #![warn(missing_docs)]
 
 mod account;
+pub mod ci;
+pub mod deploy;
+pub mod eval;
+mod managed;
 mod node;
+mod oidc;
 mod owned;
 pub mod policy;
 mod role;
 mod validate;
 
-pub use account::{KIND_ACCOUNT, current_account};
+pub use account::{KIND_ACCOUNT, caller_account, current_account};
+pub use managed::{KIND_POLICY, MAX_MANAGED_CHARS, ManagedPolicy, ManagedPolicyHandle};
 pub use node::KIND_ROLE;
+pub use oidc::{GITHUB_ISSUER, KIND_OIDC_PROVIDER, OidcProvider, OidcProviderHandle, STS_AUDIENCE};
 pub use owned::register_kinds;
 pub use policy::{Effect, PolicyDocument, Statement, Target};
 pub use role::{Role, RoleHandle, RoleSpec, RoleSpecBuilder, Trust};

@@ -27,7 +27,7 @@ pub(crate) fn client(ctx: &Context) -> Client {
     ctx.client(Client::new)
 }
 
-fn iam_tags(t: Tags) -> Vec<aws_sdk_iam::types::Tag> {
+pub(crate) fn iam_tags(t: Tags) -> Vec<aws_sdk_iam::types::Tag> {
     t.into_iter()
         .filter_map(|(k, v)| {
             aws_sdk_iam::types::Tag::builder()
@@ -54,8 +54,16 @@ impl RoleNode {
             .map(|(n, d)| Some((n.clone(), d.render(inputs)?)))
             .collect()
     }
-    fn managed(&self) -> BTreeSet<String> {
-        self.spec.managed_policies.iter().cloned().collect()
+    /// The managed policies' ARNs, `None` while one is unknown.
+    fn managed(&self, inputs: &Inputs) -> Option<BTreeSet<String>> {
+        self.spec
+            .managed_policies
+            .iter()
+            .map(|a| a.resolve(inputs))
+            .collect()
+    }
+    fn resolved_managed(&self, inputs: &Inputs) -> Result<BTreeSet<String>> {
+        self.managed(inputs).ok_or_else(|| self.unknown("managed"))
     }
 }
 
@@ -97,6 +105,9 @@ impl Resource for RoleNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(ROLE_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        vec![skyforge_core::ArnName::new("iam:role", self.name(env))]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_ROLE, &self.spec.logical_id)
     }
@@ -105,12 +116,18 @@ impl Resource for RoleNode {
     }
     fn dependencies(&self) -> Vec<NodeId> {
         let docs = self.spec.policies.values().flat_map(|d| d.dependencies());
+        let managed = self
+            .spec
+            .managed_policies
+            .iter()
+            .filter_map(|a| a.dependency());
         let mut deps: Vec<NodeId> = self
             .spec
             .trust
             .dependencies()
             .into_iter()
             .chain(docs)
+            .chain(managed)
             .collect();
         deps.sort();
         deps.dedup();
@@ -134,10 +151,8 @@ impl Resource for RoleNode {
         f.insert("assume_role_policy".into(), Field::new(trust));
         let policies = self.policies(inputs).map_or(Value::Unknown, Value::of);
         f.insert("policies".into(), Field::new(policies));
-        f.insert(
-            "managed_policies".into(),
-            Field::new(Value::of(self.managed())),
-        );
+        let managed = self.managed(inputs).map_or(Value::Unknown, Value::of);
+        f.insert("managed_policies".into(), Field::new(managed));
         f.insert(
             "description".into(),
             Field::new(Value::str(&self.spec.description)),
@@ -200,7 +215,7 @@ impl Resource for RoleNode {
         for (pname, doc) in &policies {
             put_policy(&iam, guard, &name, pname, doc).await?;
         }
-        for arn in self.managed() {
+        for arn in self.resolved_managed(inputs)? {
             attach(&iam, guard, &name, &arn).await?;
         }
         skyforge_core::observe_again(self, ctx, inputs, "right after creation").await
@@ -234,7 +249,10 @@ impl Resource for RoleNode {
                     self.sync_policies(&iam, guard, &name, inputs, observed)
                         .await?
                 }
-                "managed_policies" => self.sync_managed(&iam, guard, &name, observed).await?,
+                "managed_policies" => {
+                    self.sync_managed(&iam, guard, &name, inputs, observed)
+                        .await?
+                }
                 "description" | "max_session_secs" => {
                     guard
                         .send(
@@ -314,6 +332,7 @@ impl RoleNode {
         iam: &Client,
         guard: &Guard,
         name: &str,
+        inputs: &Inputs,
         observed: &Observed,
     ) -> Result<()> {
         let have: BTreeSet<String> = observed
@@ -322,7 +341,7 @@ impl RoleNode {
             .and_then(|v| v.known())
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default();
-        let want = self.managed();
+        let want = self.resolved_managed(inputs)?;
         for arn in want.difference(&have) {
             attach(iam, guard, name, arn).await?;
         }

@@ -75,3 +75,67 @@ impl OwnedKind for Roles {
         delete_role(ctx, guard, &rid, &owned.physical_id).await
     }
 }
+
+/// Register the `iam_policy` kind for orphan listing (a stack with managed policies).
+pub(crate) fn register_policy_kind(stack: &mut Stack) {
+    stack.own_kind(Policies);
+}
+
+struct Policies;
+
+#[async_trait]
+impl OwnedKind for Policies {
+    fn kind(&self) -> &'static str {
+        crate::managed::KIND_POLICY
+    }
+    fn permissions(&self) -> Option<Permissions> {
+        Some(
+            crate::managed::POLICY_PERMISSIONS
+                .for_orphans_listed_by(&["iam:ListPolicies", "iam:ListPolicyTags"]),
+        )
+    }
+    fn service(&self) -> &'static str {
+        "iam"
+    }
+    async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
+        let iam = client(ctx);
+        let rid = ResourceId::new(crate::managed::KIND_POLICY, "*");
+        let p = prefix(ctx.env());
+        let policies: Vec<_> = iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(&rid, "ListPolicies", e))?;
+        let mut found = Vec::new();
+        for pol in policies {
+            let (Some(name), Some(arn)) = (pol.policy_name(), pol.arn()) else {
+                continue;
+            };
+            if !name.starts_with(&p) {
+                continue;
+            }
+            let t = iam.list_policy_tags().policy_arn(arn).send().await;
+            let t = t.map_err(|e| Error::aws(&rid, "ListPolicyTags", e));
+            let Some(t) = skyforge_core::none_if_aws_code(t, &["NoSuchEntity"])? else {
+                continue;
+            };
+            let t: Tags = t
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+                found.push(Owned::new(l, arn));
+            }
+        }
+        Ok(found)
+    }
+    async fn delete(&self, ctx: &Context, owned: &Owned, guard: &Guard) -> Result<()> {
+        let rid = ResourceId::new(crate::managed::KIND_POLICY, &owned.logical_id);
+        crate::managed::delete_policy(ctx, guard, &rid, &owned.physical_id).await
+    }
+}

@@ -82,9 +82,10 @@ pub struct RoleSpec {
     /// Inline policies by name.
     #[builder(default)]
     pub policies: BTreeMap<String, PolicyDocument>,
-    /// ARNs of managed policies to attach (`arn:aws:iam::aws:policy/...`).
+    /// ARNs of managed policies to attach: AWS's (`arn:aws:iam::aws:policy/...`) or a
+    /// [`crate::ManagedPolicy`]'s ([`crate::ManagedPolicyHandle::arn`]).
     #[builder(default)]
-    pub managed_policies: Vec<String>,
+    pub managed_policies: Vec<Input<String>>,
     /// Longest session, in seconds (3600 to 43200); default 3600.
     #[builder(default = 3600)]
     pub max_session_secs: u32,

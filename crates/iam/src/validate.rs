@@ -99,11 +99,10 @@ pub(crate) fn role(spec: &RoleSpec) -> Result<()> {
         }
         document(&format!("role.policies.{name}"), doc)?;
     }
-    if let Some(a) = spec
-        .managed_policies
-        .iter()
-        .find(|a| !a.starts_with("arn:") || !a.contains(":policy/"))
-    {
+    if let Some(a) = spec.managed_policies.iter().find_map(|a| match a {
+        Input::Value(a) if !a.starts_with("arn:") || !a.contains(":policy/") => Some(a),
+        _ => None,
+    }) {
         return Err(Error::validation(
             "role.managed_policies",
             a,

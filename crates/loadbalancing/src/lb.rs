@@ -235,6 +235,16 @@ impl Resource for LbNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(LB_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        use skyforge_core::ArnName;
+        // The load balancer, its listeners and their rules all carry its name, then ids.
+        let under = format!("{}/*", lb_name(&self.spec, env));
+        vec![
+            ArnName::new("elasticloadbalancing:loadbalancer/app/", &under),
+            ArnName::new("elasticloadbalancing:listener/app", &under),
+            ArnName::new("elasticloadbalancing:listener-rule/app", &under),
+        ]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_LB, &self.spec.logical_id)
     }

@@ -247,6 +247,14 @@ impl Resource for TgNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(TG_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        // Every copy's name starts with the base; then `/<id>`.
+        let copies = format!("{}*", self.base(env));
+        vec![skyforge_core::ArnName::new(
+            "elasticloadbalancing:targetgroup",
+            copies,
+        )]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_TG, self.logical())
     }

@@ -97,6 +97,9 @@ impl Resource for LogGroupNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(LOG_GROUP_PERMISSIONS)
     }
+    fn arn_names(&self, _env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        crate::arn_names(&self.name)
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(self.kind, &self.logical)
     }

@@ -23,6 +23,16 @@
 #![warn(missing_docs)]
 
 mod group;
+
+/// A log group's IAM names: the group (its ARN ends in `:*` as CloudWatch Logs reports it)
+/// and its streams.
+pub fn arn_names(group: &str) -> Vec<skyforge_core::ArnName> {
+    vec![
+        skyforge_core::ArnName::new("logs:log-group", format!("{group}*")),
+        skyforge_core::ArnName::new("logs:log-stream", format!("{group}:log-stream:*")),
+    ]
+}
+
 #[cfg(test)]
 mod mock_tests;
 

@@ -169,6 +169,12 @@ impl Resource for AlarmNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(ALARM_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        vec![skyforge_core::ArnName::new(
+            "cloudwatch:alarm",
+            self.name(env),
+        )]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_ALARM, &self.0.logical_id)
     }

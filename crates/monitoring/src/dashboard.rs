@@ -206,6 +206,10 @@ impl Resource for DashboardNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(DASHBOARD_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let n = name(env, &self.0.logical_id);
+        vec![skyforge_core::ArnName::new("cloudwatch:dashboard", n)]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_DASHBOARD, &self.0.logical_id)
     }

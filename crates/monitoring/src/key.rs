@@ -105,6 +105,11 @@ impl Resource for KeyNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(KEY_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let a = alias(env, &self.logical);
+        let name = a.trim_start_matches("alias/");
+        vec![skyforge_core::ArnName::new("kms:alias", name)]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_KEY, &self.logical)
     }

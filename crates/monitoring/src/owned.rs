@@ -138,6 +138,11 @@ impl OwnedKind for Keys {
     fn service(&self) -> &'static str {
         "kms"
     }
+    fn arn_names(&self, env: &skyforge_core::Environment) -> Vec<skyforge_core::ArnName> {
+        // A key's alias: `alias/<prefix>-<logical>` (KMS cannot condition an alias on tags).
+        let aliases = format!("{}-*", env.prefix());
+        vec![skyforge_core::ArnName::new("kms:alias", aliases)]
+    }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
         let rid = ResourceId::new(KIND_KEY, "*");
         let start = format!("alias/{}", prefix(ctx));
@@ -170,6 +175,11 @@ impl OwnedKind for Dashboards {
             crate::dashboard::DASHBOARD_PERMISSIONS
                 .for_orphans_listed_by(&["cloudwatch:ListDashboards", "cloudwatch:GetDashboard"]),
         )
+    }
+    fn arn_names(&self, env: &skyforge_core::Environment) -> Vec<skyforge_core::ArnName> {
+        // CloudWatch cannot condition a dashboard on tags: its name prefix scopes it.
+        let names = format!("{}-*", env.prefix());
+        vec![skyforge_core::ArnName::new("cloudwatch:dashboard", names)]
     }
     fn service(&self) -> &'static str {
         "cloudwatch"

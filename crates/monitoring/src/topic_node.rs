@@ -128,6 +128,10 @@ impl Resource for TopicNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(TOPIC_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let n = topic_name(env, &self.spec.logical_id);
+        vec![skyforge_core::ArnName::new("sns:topic", n)]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_TOPIC, &self.spec.logical_id)
     }

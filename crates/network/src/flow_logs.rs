@@ -75,6 +75,13 @@ impl Resource for LogGroup {
     fn permissions(&self) -> Option<Permissions> {
         Some(FLOW_LOG_GROUP_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let group = name_of(env, NameKind::LogGroup, &self.logical);
+        vec![
+            skyforge_core::ArnName::new("logs:log-group", format!("{group}*")),
+            skyforge_core::ArnName::new("logs:log-stream", format!("{group}:log-stream:*")),
+        ]
+    }
     crate::node_identity!(KIND_LOG_GROUP, "logs");
     fn validate(&self, _: &Environment) -> Result<()> {
         if !RETENTION_DAYS.contains(&self.retention_days) {

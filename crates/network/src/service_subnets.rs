@@ -31,6 +31,8 @@ pub trait SubnetGroupApi: Send + Sync + 'static {
     const SERVICE: &'static str;
     /// The IAM actions of its calls.
     const PERMISSIONS: Permissions;
+    /// The group's IAM resource type (`rds:subgrp`).
+    const RESOURCE_TYPE: &'static str;
     /// The group's name for `logical` in `env`.
     fn name(env: &Environment, logical: &str) -> String;
     /// The group named `name`, with its tags; `None` when there is none.
@@ -109,6 +111,10 @@ impl<A: SubnetGroupApi> SubnetGroupNode<A> {
 impl<A: SubnetGroupApi> Resource for SubnetGroupNode<A> {
     fn permissions(&self) -> Option<Permissions> {
         Some(A::PERMISSIONS)
+    }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let name = A::name(env, &self.logical);
+        vec![skyforge_core::ArnName::new(A::RESOURCE_TYPE, name)]
     }
     fn id(&self) -> ResourceId {
         ResourceId::new(A::KIND, &self.logical)

@@ -300,6 +300,12 @@ impl Resource for RepositoryNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(REPOSITORY_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        vec![skyforge_core::ArnName::new(
+            "ecr:repository",
+            self.name(env),
+        )]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_REPOSITORY, &self.spec.logical_id)
     }

@@ -375,6 +375,11 @@ impl Resource for ParameterNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(PARAMETER_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        let name = self.name(env);
+        let path = name.trim_start_matches('/');
+        vec![skyforge_core::ArnName::new("ssm:parameter", path)]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_PARAMETER, &self.logical)
     }

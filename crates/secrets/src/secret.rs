@@ -561,6 +561,11 @@ impl Resource for SecretNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(SECRET_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, _account: &str) -> Vec<skyforge_core::ArnName> {
+        // Secrets Manager appends `-` and six random characters.
+        let name = format!("{}-??????", self.name(env));
+        vec![skyforge_core::ArnName::new("secretsmanager:Secret", name)]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_SECRET, &self.spec.logical_id)
     }

@@ -131,7 +131,7 @@ impl StateDocument {
                     .get("document")
                     .ok_or_else(|| corrupt("no document".into()))?;
                 let stored = v.get("digest").and_then(|d| d.as_str()).unwrap_or_default();
-                if stored != digest(doc) {
+                if !digest_matches(stored, doc) {
                     return Err(corrupt(
                         "the digest does not match the content (a torn write or a hand edit)"
                             .into(),
@@ -145,13 +145,48 @@ impl StateDocument {
     }
 }
 
+/// The digest of the document's canonical text: every object's keys sorted, whatever
+/// serde_json's features (its `preserve_order`, which another crate of a deploy tool may turn
+/// on, keeps insertion order instead).
 fn digest(doc: &serde_json::Value) -> String {
-    // serde_json's maps are ordered (BTreeMap), so the text is canonical.
-    let d = Sha256::digest(doc.to_string().as_bytes());
+    sha256_text(&sorted(doc).to_string())
+}
+
+fn sha256_text(text: &str) -> String {
+    let d = Sha256::digest(text.as_bytes());
     format!(
         "sha256:{}",
         d.iter().map(|b| format!("{b:02x}")).collect::<String>()
     )
+}
+
+fn sorted(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let out: serde_json::Map<String, serde_json::Value> = keys
+                .into_iter()
+                .map(|k| (k.clone(), sorted(&m[k])))
+                .collect();
+            serde_json::Value::Object(out)
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Whether `stored` is the digest of `doc`: its canonical text, or (a state written by a build
+/// with serde_json's `preserve_order`, before digests were canonical) its text in the order
+/// read, or in the document's field order.
+fn digest_matches(stored: &str, doc: &serde_json::Value) -> bool {
+    if stored == digest(doc) || stored == sha256_text(&doc.to_string()) {
+        return true;
+    }
+    serde_json::from_value::<StateDocument>(doc.clone())
+        .ok()
+        .and_then(|d| serde_json::to_string(&d).ok())
+        .is_some_and(|text| stored == sha256_text(&text))
 }
 
 /// Version 1 (skyforge 0.0.x): `{"version": 1, "stack", "serial", "resources": [{"id",

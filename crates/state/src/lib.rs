@@ -42,6 +42,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod access;
 mod backends;
 mod bootstrap;
 mod document;
@@ -53,6 +54,7 @@ mod store;
 #[cfg(feature = "s3")]
 mod store_s3;
 
+pub use access::{Access, StateLocation, access};
 pub use backends::FileLock;
 #[cfg(feature = "dynamodb")]
 pub use backends::{DynamoDbLock, LOCK_KEY_ATTRIBUTE};

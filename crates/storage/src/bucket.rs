@@ -144,6 +144,16 @@ impl Resource for BucketNode {
     fn permissions(&self) -> Option<Permissions> {
         Some(BUCKET_PERMISSIONS)
     }
+    fn arn_names(&self, env: &Environment, account: &str) -> Vec<skyforge_core::ArnName> {
+        let name = match &self.spec.name {
+            Some(n) => n.clone(),
+            None => derived_name(env, &self.spec.logical_id, account),
+        };
+        vec![
+            skyforge_core::ArnName::new("s3:bucket", &name),
+            skyforge_core::ArnName::new("s3:object", format!("{name}/*")),
+        ]
+    }
     fn id(&self) -> ResourceId {
         ResourceId::new(KIND_BUCKET, &self.spec.logical_id)
     }

@@ -5,6 +5,7 @@
 //! (run through `bash scripts/test.sh`); fails loudly without it.
 
 mod alva;
+mod ci;
 mod common;
 mod delivery;
 mod demo;

@@ -52,7 +52,7 @@ fn stack(t: &TestStack, with_role: bool, extra: bool, managed: bool) -> Stack {
             ))
             .policies(policies)
             .managed_policies(if managed {
-                vec![READ_ONLY.to_string()]
+                vec![READ_ONLY.into()]
             } else {
                 vec![]
             })

@@ -1,12 +1,18 @@
 //! The permission declarations against the calls the engine really makes: stacks of the
 //! declared crates' kinds, applied, planned again and destroyed. Every call the harness recorded
 //! for the stack must be allowed by the stack's declared actions
-//! ([`skyforge_core::Stack::deploy_actions`]), so a policy made from them would deny nothing a
-//! deploy needs.
+//! ([`skyforge_core::Stack::deploy_actions`]) and granted by the deploy policy made from them
+//! ([`skyforge_iam::deploy::deploy_policy`]), and that policy must allow every write a node
+//! declares on the node's own ARN, tagged for the stack, and deny it on another stack's.
 
 use std::collections::BTreeSet;
 
-use skyforge_core::{PlanMode, Result, Stack};
+use serde_json::Value;
+use skyforge_core::{ApplyReport, PlanMode, Result, Stack};
+use skyforge_iam::deploy::{
+    ArnContext, PolicyInput, deploy_policy, release_policy, resource_type_of, writes_against,
+};
+use skyforge_iam::eval::{Request, allows};
 use skyforge_integration_tests::{TestStack, iam_action};
 use skyforge_loadbalancing::LoadBalancer;
 use skyforge_logs::LogGroup;
@@ -15,14 +21,90 @@ use skyforge_network::{Azs, Nat, Network, Tier};
 use skyforge_registry::{Lifecycle, Repository};
 use skyforge_storage::Bucket;
 
-async fn cycle(t: &TestStack, stack: &Stack) -> Result<()> {
+/// Apply, plan again, destroy; the first apply's report.
+async fn cycle(t: &TestStack, stack: &Stack) -> Result<ApplyReport> {
     let plan = stack.plan(&t.ctx).await?;
-    stack.apply(&t.ctx, &plan).await?;
+    let report = stack.apply(&t.ctx, &plan).await?;
     assert!(!stack.plan(&t.ctx).await?.has_changes(), "converged");
     let down = stack.plan_destroy(&t.ctx).await?;
     assert_eq!(down.mode, PlanMode::Destroy);
     stack.apply(&t.ctx, &down).await?;
-    Ok(())
+    Ok(report)
+}
+
+const TAG: &str = "aws:ResourceTag/skyforge:stack";
+const REQUEST_TAG: &str = "aws:RequestTag/skyforge:stack";
+
+fn arn_context(t: &TestStack) -> ArnContext {
+    ArnContext::new(t.ctx.region(), skyforge_integration_tests::ACCOUNT)
+}
+
+/// Whether some statement of `policy` names `action`.
+fn granted(policy: &Value, action: &str) -> bool {
+    policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            s["Action"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| a.as_str() == Some(action))
+        })
+}
+
+/// Reads (`Get*`, `Describe*`, `List*`) are granted account-wide by design.
+fn is_read(action: &str) -> bool {
+    let verb = action.split(':').nth(1).unwrap_or_default();
+    ["Get", "Describe", "List"]
+        .iter()
+        .any(|v| verb.starts_with(v))
+}
+
+/// Every write each node declares, on the node's ARN (from `report`) with the stack's tag: all
+/// allowed by `policy`; on the same ARN renamed to another stack's, with its tag: all denied,
+/// but for reads and the actions AWS authorizes only against `*`. Returns how many writes were
+/// checked.
+fn writes_are_scoped(stack: &Stack, policy: &Value, report: &ApplyReport) -> usize {
+    let name = stack.name();
+    let env = stack.env();
+    let theirs = |arn: &str| {
+        let flat = format!("{}-{}", env.project_name(), env.stage());
+        let path = format!("{}/{}", env.project_name(), env.stage());
+        arn.replace(&flat, "intruder-prod")
+            .replace(&path, "intruder/prod")
+    };
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for d in stack.declarations(skyforge_integration_tests::ACCOUNT) {
+        let Some(id) = &d.id else { continue };
+        let outputs = report.resources.get(&id.to_string());
+        let Some(arn) = outputs.and_then(|o| o.get("arn")).and_then(|a| a.as_str()) else {
+            continue;
+        };
+        let Some(rt) = resource_type_of(arn) else {
+            continue;
+        };
+        for (action, creates) in writes_against(&d, rt) {
+            let mut ours = Request::new(action, arn).with(TAG, &name);
+            if creates {
+                ours = ours.with(REQUEST_TAG, &name);
+            }
+            if !allows(policy, &ours) {
+                failures.push(format!("{id}: {action} on {arn} denied"));
+            }
+            let other = theirs(arn);
+            let intruder = Request::new(action, &other).with(TAG, "intruder-prod");
+            let anywhere = allows(policy, &Request::new(action, "*")) || is_read(action);
+            if !anywhere && allows(policy, &intruder.with(REQUEST_TAG, "intruder-prod")) {
+                failures.push(format!("{id}: {action} on {other} allowed"));
+            }
+            checked += 1;
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    checked
 }
 
 /// Every call the harness recorded for the test's app, as the IAM actions they need.
@@ -51,13 +133,31 @@ async fn check(t: &TestStack, stack: &Stack) -> Result<()> {
         BTreeSet::new(),
         "every kind declares its actions"
     );
-    cycle(t, stack).await?;
+    let decls = stack.declarations(skyforge_integration_tests::ACCOUNT);
+    let at = arn_context(t);
+    let input = PolicyInput {
+        declarations: &decls,
+        stack: &stack.name(),
+        at: &at,
+    };
+    let policy = deploy_policy(input, vec![])
+        .expect("every write can be scoped")
+        .json();
+    let report = cycle(t, stack).await?;
     let called = called_actions(t).await;
     let missing = undeclared(&called, &declared.actions);
     assert!(
         missing.is_empty(),
         "called but not declared: {missing:?}\ncalled: {called:?}"
     );
+    let ungranted: Vec<&String> = called.iter().filter(|a| !granted(&policy, a)).collect();
+    assert!(
+        ungranted.is_empty(),
+        "called but not in the policy: {ungranted:?}"
+    );
+    let checked = writes_are_scoped(stack, &policy, &report);
+    assert!(checked > 0, "no write checked against a node's ARN");
+    println!("{checked} writes checked on the nodes' own ARNs and on another stack's");
     // Declared but not called by this cycle: updates (drift repair), the paths a blocked delete
     // takes, and what AWS requires of a call besides its own action (iam:PassRole, tagging on
     // create). Listed for the record; each is declared next to its call.
@@ -165,14 +265,44 @@ async fn every_call_of_migrations_deploys_and_rollbacks_is_declared() -> Result<
         assert_eq!(d.undeclared, BTreeSet::new(), "every kind declares");
         declared.extend(d.actions);
     }
-    for s in [&first, &release, &rollback] {
+    let plan = first.plan(&t.ctx).await?;
+    first.apply(&t.ctx, &plan).await?;
+    let before = t.calls().await;
+    for s in [&release, &rollback] {
         let plan = s.plan(&t.ctx).await?;
         s.apply(&t.ctx, &plan).await?;
     }
+    let released = skyforge_integration_tests::calls_between(&before, &t.calls().await);
     let down = first.plan_destroy(&t.ctx).await?;
     first.apply(&t.ctx, &down).await?;
     let called = called_actions(&t).await;
     let missing = undeclared(&called, &declared);
     assert!(missing.is_empty(), "called but not declared: {missing:?}");
+    // The release and the rollback need only what the release policy grants.
+    let mut decls = release.declarations(skyforge_integration_tests::ACCOUNT);
+    decls.extend(rollback.declarations(skyforge_integration_tests::ACCOUNT));
+    let at = arn_context(&t);
+    let input = PolicyInput {
+        declarations: &decls,
+        stack: &release.name(),
+        at: &at,
+    };
+    let policy = release_policy(input, vec![]).expect("scoped").json();
+    let needed: BTreeSet<String> = released
+        .keys()
+        .filter_map(|(service, op)| iam_action(service, op))
+        .collect();
+    assert!(needed.contains("ecs:UpdateService"), "{needed:?}");
+    let ungranted: Vec<&String> = needed.iter().filter(|a| !granted(&policy, a)).collect();
+    assert!(
+        ungranted.is_empty(),
+        "released, not in the release policy: {ungranted:?}"
+    );
+    for write in ["ec2:CreateVpc", "rds:DeleteDBInstance", "iam:CreateRole"] {
+        assert!(
+            !granted(&policy, write),
+            "the release policy grants {write}"
+        );
+    }
     Ok(())
 }

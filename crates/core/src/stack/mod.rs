@@ -170,24 +170,36 @@ impl Stack {
     /// nodes' and owned kinds' declarations, and the kinds that declare none yet.
     pub fn deploy_actions(&self) -> crate::DeployActions {
         let mut out = crate::DeployActions::default();
-        let declared = self
-            .nodes
-            .iter()
-            .map(|n| (n.id().kind, n.permissions()))
-            .chain(
-                self.kinds
-                    .values()
-                    .map(|k| (k.kind().to_string(), k.permissions())),
-            );
-        for (kind, permissions) in declared {
-            match permissions {
+        for d in self.declarations("") {
+            match d.permissions {
                 Some(p) => out.actions.extend(p.actions()),
                 None => {
-                    out.undeclared.insert(kind);
+                    out.undeclared.insert(d.kind);
                 }
             }
         }
         out
+    }
+
+    /// What every node and every orphan lister declares (actions and the names they write
+    /// to), in the account `account`: what a deploy policy is made from.
+    pub fn declarations(&self, account: &str) -> Vec<crate::Declaration> {
+        let env = &self.env;
+        let nodes = self.nodes.iter().map(|n| crate::Declaration {
+            kind: n.id().kind,
+            id: Some(n.id()),
+            orphans: false,
+            permissions: n.permissions(),
+            names: n.arn_names(env, account),
+        });
+        let kinds = self.kinds.values().map(|k| crate::Declaration {
+            kind: k.kind().to_string(),
+            id: None,
+            orphans: true,
+            permissions: k.permissions(),
+            names: k.arn_names(env),
+        });
+        nodes.chain(kinds).collect()
     }
 
     /// The kinds registered for orphan listing.
@@ -225,6 +237,11 @@ impl Stack {
     /// The id of a node.
     pub fn resource_id(&self, node: NodeId) -> Option<ResourceId> {
         self.nodes.get(node.index).map(|n| n.id())
+    }
+
+    /// The ids of its nodes, in the order they were added.
+    pub fn resource_ids(&self) -> Vec<ResourceId> {
+        self.ids()
     }
 
     fn ids(&self) -> Vec<ResourceId> {

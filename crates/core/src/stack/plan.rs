@@ -202,6 +202,7 @@ impl Stack {
                     .collect(),
             },
             (Some(o), PlanMode::Apply) => node.diff(&desired, o),
+            (Some(_), PlanMode::Destroy) if node.shared() => Action::NoOp,
             (Some(_), PlanMode::Destroy) => Action::Delete,
             (None, PlanMode::Destroy) => Action::NoOp,
         };

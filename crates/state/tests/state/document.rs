@@ -55,6 +55,59 @@ fn a_hand_edit_or_torn_write_is_detected() {
     assert!(e.to_string().contains("not JSON"), "{e}");
 }
 
+/// The digest of `text`, as the stored form spells it.
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "sha256:{}",
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// `v` as JSON text with every object's keys in reverse order.
+fn reversed_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            keys.reverse();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", serde_json::json!(k), reversed_text(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        serde_json::Value::Array(a) => {
+            let parts: Vec<String> = a.iter().map(reversed_text).collect();
+            format!("[{}]", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn the_digest_does_not_depend_on_the_order_keys_are_written_in() {
+    // A build whose serde_json keeps insertion order (`preserve_order`, turned on by another
+    // crate of a deploy tool) once wrote the document in field order and hashed that text.
+    let d = sample();
+    let field_order = serde_json::to_string(&d).unwrap();
+    assert!(field_order.starts_with(r#"{"stack""#), "{field_order}");
+    let old = format!(
+        r#"{{"schema_version": {SCHEMA_VERSION}, "digest": "{}", "document": {field_order}}}"#,
+        sha256(&field_order)
+    );
+    assert_eq!(StateDocument::from_bytes(old.as_bytes(), "old").unwrap(), d);
+    // Written now, the digest holds whatever order a reader's serde_json keeps keys in.
+    let now: serde_json::Value = serde_json::from_slice(&d.to_bytes()).unwrap();
+    let reversed = reversed_text(&now);
+    assert_ne!(reversed, now.to_string());
+    assert_eq!(
+        StateDocument::from_bytes(reversed.as_bytes(), "now").unwrap(),
+        d
+    );
+}
+
 #[test]
 fn version_one_documents_are_migrated_and_newer_ones_refused() {
     let v1 = serde_json::json!({
