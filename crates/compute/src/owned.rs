@@ -282,7 +282,6 @@ impl OwnedKind for Kind {
             "ecs:DescribeServices",
             "ecs:ListTaskDefinitionFamilies",
             "ecs:DescribeTaskDefinition",
-            "ecs:ListTagsForResource",
             "application-autoscaling:DescribeScalableTargets",
             "application-autoscaling:ListTagsForResource",
             "servicediscovery:ListNamespaces",

@@ -262,11 +262,7 @@ async fn read(ctx: &Context, rid: &ResourceId, arn: &str) -> Result<Option<Found
     Ok(Some(Found {
         description: p.and_then(|p| p.description()).unwrap_or("").to_string(),
         document: parse_document(text),
-        tags: t
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: crate::node::from_iam_tags(t.tags()),
     }))
 }
 

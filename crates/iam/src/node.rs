@@ -27,6 +27,13 @@ pub(crate) fn client(ctx: &Context) -> Client {
     ctx.client(Client::new)
 }
 
+/// IAM's tags as a tag set.
+pub(crate) fn from_iam_tags(t: &[aws_sdk_iam::types::Tag]) -> Tags {
+    t.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
 pub(crate) fn iam_tags(t: Tags) -> Vec<aws_sdk_iam::types::Tag> {
     t.into_iter()
         .filter_map(|(k, v)| {
@@ -425,11 +432,7 @@ async fn read(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<Foun
         trust: parse_document(role.assume_role_policy_document().unwrap_or("{}")),
         description: role.description().unwrap_or_default().to_string(),
         max_session: role.max_session_duration().unwrap_or(3600),
-        tags: role
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: from_iam_tags(role.tags()),
         policies,
         managed: attached(&iam, rid, name).await?,
     }))

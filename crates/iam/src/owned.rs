@@ -25,6 +25,16 @@ fn prefix(env: &skyforge_core::Environment) -> String {
     format!("{}-", segments.join("-"))
 }
 
+/// The logical id of a listed entity whose tags (its `List*Tags` answer) name this stack;
+/// `None` when they do not, or when it was deleted since the listing (by another run).
+fn ours(ctx: &Context, listed: Result<Vec<aws_sdk_iam::types::Tag>>) -> Result<Option<String>> {
+    let Some(t) = skyforge_core::none_if_aws_code(listed, &["NoSuchEntity"])? else {
+        return Ok(None);
+    };
+    let t: Tags = crate::node::from_iam_tags(&t);
+    Ok(tags::owned_logical_id(&t, ctx.env()))
+}
+
 #[async_trait]
 impl OwnedKind for Roles {
     fn kind(&self) -> &'static str {
@@ -54,17 +64,8 @@ impl OwnedKind for Roles {
         let mut found = Vec::new();
         for r in roles.iter().filter(|r| r.role_name().starts_with(&p)) {
             let t = iam.list_role_tags().role_name(r.role_name()).send().await;
-            let t = t.map_err(|e| Error::aws(&rid, "ListRoleTags", e));
-            // Deleted since the listing (by another run): nothing to own.
-            let Some(t) = skyforge_core::none_if_aws_code(t, &["NoSuchEntity"])? else {
-                continue;
-            };
-            let t: Tags = t
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+            let t = t.map(|t| t.tags().to_vec());
+            if let Some(l) = ours(ctx, t.map_err(|e| Error::aws(&rid, "ListRoleTags", e)))? {
                 found.push(Owned::new(l, r.role_name()));
             }
         }
@@ -119,16 +120,8 @@ impl OwnedKind for Policies {
                 continue;
             }
             let t = iam.list_policy_tags().policy_arn(arn).send().await;
-            let t = t.map_err(|e| Error::aws(&rid, "ListPolicyTags", e));
-            let Some(t) = skyforge_core::none_if_aws_code(t, &["NoSuchEntity"])? else {
-                continue;
-            };
-            let t: Tags = t
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+            let t = t.map(|t| t.tags().to_vec());
+            if let Some(l) = ours(ctx, t.map_err(|e| Error::aws(&rid, "ListPolicyTags", e)))? {
                 found.push(Owned::new(l, arn));
             }
         }
