@@ -212,6 +212,16 @@ fn names(spec: &RedisSpec) -> Result<()> {
             "a replication group id is 1 to 40 lowercase letters, digits and single hyphens, starting with a letter",
         ));
     }
+    if let Some(n) = &spec.url_secret_name
+        && !skyforge_secrets::valid_secret_name(n)
+    {
+        return Err(fail(
+            spec,
+            "url_secret_name",
+            n,
+            skyforge_secrets::SECRET_NAME_RULE,
+        ));
+    }
     if !LOG_RETENTION_DAYS.contains(&spec.log_retention_days) {
         return Err(fail(
             spec,

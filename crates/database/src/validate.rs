@@ -252,6 +252,15 @@ fn names(spec: &PostgresSpec) -> Result<()> {
             "an RDS identifier is 1 to 63 lowercase letters, digits and single hyphens, starting with a letter",
         ));
     }
+    if let Some(n) = &spec.url_secret_name
+        && !skyforge_secrets::valid_secret_name(n)
+    {
+        return Err(Error::validation(
+            field(spec, "url_secret_name"),
+            n,
+            skyforge_secrets::SECRET_NAME_RULE,
+        ));
+    }
     if let Some(p) = &spec.url_parameter {
         let ok = p.starts_with('/')
             && p.len() <= 1011

@@ -106,6 +106,30 @@ impl Resource for LogGroupNode {
     fn service(&self) -> &'static str {
         "logs"
     }
+    fn validate(&self, _env: &Environment) -> skyforge_core::Result<()> {
+        let field = format!("{}.{}", self.kind, self.logical);
+        skyforge_core::naming::validate_logical_id(&field, &self.logical)?;
+        let name_ok = (1..=512).contains(&self.name.len())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c));
+        if !name_ok {
+            return Err(skyforge_core::Error::validation(
+                format!("{field}.name"),
+                &self.name,
+                "1 to 512 characters of letters, digits and ._-/#",
+            ));
+        }
+        if !crate::RETENTION_DAYS.contains(&self.retention_days) {
+            return Err(skyforge_core::Error::validation(
+                format!("{field}.retention_days"),
+                self.retention_days.to_string(),
+                format!("CloudWatch Logs accepts {:?}", crate::RETENTION_DAYS),
+            ));
+        }
+        Ok(())
+    }
     fn desired(&self, env: &Environment, _: &Inputs) -> Fields {
         let mut f = Fields::new();
         f.insert(

@@ -64,7 +64,7 @@ pub struct LogGroup {
 
 impl LogGroup {
     /// A group of `kind` with logical id `logical`, named `name`, keeping events
-    /// `retention_days` (one of [`RETENTION_DAYS`]; the caller validates it).
+    /// `retention_days` (one of [`RETENTION_DAYS`]; checked with the stack, before any call).
     pub fn new(
         kind: &'static str,
         logical: impl Into<String>,

@@ -432,6 +432,10 @@ impl SecurityGroup {
     pub fn builder() -> SecurityGroupSpecBuilder {
         SecurityGroupSpec::builder()
     }
+    /// The validated spec.
+    pub fn spec(&self) -> &SecurityGroupSpec {
+        &self.spec
+    }
 }
 
 fn check_rules(group: &str, rules: &[(&str, &Rule)]) -> Result<()> {

@@ -71,6 +71,10 @@ impl Repository {
     pub fn builder() -> RepositorySpecBuilder {
         RepositorySpec::builder()
     }
+    /// The validated spec.
+    pub fn spec(&self) -> &RepositorySpec {
+        &self.spec
+    }
 }
 
 /// ECR's name rule: lowercase segments of letters and digits joined by `.`, `_` or `-`,

@@ -64,8 +64,8 @@ pub use parameter::{
 };
 pub use refs::{SecretKind, SecretRef, read_secret};
 pub use secret::{
-    KIND_SECRET, ROTATION_TAG, Rotation, Secret, SecretHandle, SecretSpec, SecretSpecBuilder,
-    SecretValue,
+    KIND_SECRET, ROTATION_TAG, Rotation, SECRET_NAME_RULE, Secret, SecretHandle, SecretSpec,
+    SecretSpecBuilder, SecretValue, valid_secret_name,
 };
 pub use value::{Generator, SecretString, Source, Template};
 

@@ -140,7 +140,12 @@ impl Secret {
     }
 }
 
-fn valid_secret_name(n: &str) -> bool {
+/// The rule [`valid_secret_name`] checks, as errors state it.
+pub const SECRET_NAME_RULE: &str = "1 to 512 characters of letters, digits and /_+=.@-";
+
+/// Whether `n` is a name Secrets Manager accepts: 1 to 512 characters of letters, digits and
+/// `/_+=.@-` (for crates that name a secret of their own, checked with their spec).
+pub fn valid_secret_name(n: &str) -> bool {
     !n.is_empty()
         && n.len() <= 512
         && n.chars()
@@ -159,11 +164,7 @@ impl From<SecretSpec> for Result<Secret> {
         if let Some(n) = &spec.name
             && !valid_secret_name(n)
         {
-            return Err(Error::validation(
-                format!("{f}.name"),
-                n,
-                "1 to 512 characters of letters, digits and /_+=.@-",
-            ));
+            return Err(Error::validation(format!("{f}.name"), n, SECRET_NAME_RULE));
         }
         match &spec.value {
             SecretValue::Single(s) => s.validate(&format!("{f}.value"))?,
@@ -593,7 +594,7 @@ impl Resource for SecretNode {
             return Err(Error::validation(
                 format!("secret.{}.name", self.spec.logical_id),
                 name,
-                "1 to 512 characters of letters, digits and /_+=.@-",
+                SECRET_NAME_RULE,
             ));
         }
         Ok(())

@@ -11,6 +11,36 @@ use skyforge_integration_tests::TestStack;
 
 use crate::common::{Deploy, require_endpoint, runtime};
 
+/// Every call the binary made for `d`'s stack (the harness's log for its project, which
+/// `AWS_SDK_UA_APP_ID` names) needs an IAM action that the `deploy` policy `policy` prints for
+/// the stack grants. Returns how many actions were called.
+pub fn assert_calls_granted(d: &Deploy) -> usize {
+    let account = skyforge_integration_tests::ACCOUNT;
+    let p = d.raw(&["policy", "--json", "--account", account], &[]);
+    assert_eq!(p.code, Some(0), "{}", p.text);
+    let policy = p.json()["deploy"].clone();
+    let calls = runtime().block_on(async { TestStack::with_env(d.env()).await.calls().await });
+    let called: BTreeSet<String> = calls
+        .keys()
+        .filter_map(|(service, op)| skyforge_integration_tests::iam_action(service, op))
+        .collect();
+    let granted = |a: &str| {
+        policy["Statement"].as_array().unwrap().iter().any(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x.as_str() == Some(a))
+        })
+    };
+    let missing: Vec<&String> = called.iter().filter(|a| !granted(a)).collect();
+    assert!(
+        missing.is_empty(),
+        "called, not in the deploy policy: {missing:?}"
+    );
+    called.len()
+}
+
 const ACCOUNT: &str = "123456789012";
 /// Statements allowed to name `*`: each of their actions is listed with its reason.
 const WILDCARD_SIDS: &[&str] = &[

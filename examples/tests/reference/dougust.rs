@@ -19,9 +19,18 @@ fn dougust(stage: &str) -> Deploy {
 fn dev_deploys_converges_and_destroys_in_one_command() {
     require_endpoint();
     let d = dougust("dev");
+    // Its calls are attributed to the project, for the policy check below.
+    let project = d.project.clone();
+    let d = d.var("AWS_SDK_UA_APP_ID", &project);
     let out = d.outputs_file();
     let a = d.ok(&["demo", "--outputs", out.to_str().unwrap()]);
     assert!(a.text.contains("Second plan: no changes."), "{}", a.text);
+    let n = crate::ci::assert_calls_granted(&d);
+    assert!(n > 40, "{n} actions called");
+    println!(
+        "{}: all {n} actions called are in the stack's deploy policy",
+        d.prefix()
+    );
     assert!(a.text.contains("Monthly estimate of"), "{}", a.text);
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();

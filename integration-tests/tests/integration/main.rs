@@ -1,6 +1,7 @@
 //! The integration suite: one binary, run against `AWS_ENDPOINT_URL` (the project's LocalStack
 //! harness by default). It fails, loudly, when the endpoint does not answer.
 
+mod bad_input;
 mod cache;
 mod cache_checks;
 mod compute;
