@@ -147,6 +147,26 @@ impl Deploy {
 
     /// Run `args` without approval flags, without the variables named in `unset`.
     pub fn raw(&self, args: &[&str], unset: &[&str]) -> Answer {
+        let out = self
+            .command_without(args, unset)
+            .output()
+            .expect("run the reference binary");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let text = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        Answer {
+            code: out.status.code(),
+            stdout,
+            text,
+        }
+    }
+    /// The command line of `args`, to start without waiting (its output piped).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = self.command_without(args, &[]);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    }
+    fn command_without(&self, args: &[&str], unset: &[&str]) -> Command {
         let mut c = Command::new(self.bin);
         c.args(args)
             .args(["--project", &self.project, "--stage", &self.stage])
@@ -164,14 +184,7 @@ impl Deploy {
         for k in unset {
             c.env_remove(k);
         }
-        let out = c.output().expect("run the reference binary");
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        let text = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        Answer {
-            code: out.status.code(),
-            stdout,
-            text,
-        }
+        c
     }
     /// Run `args` as an approved CI run (`--auto-approve --require-approval never`).
     pub fn run(&self, args: &[&str]) -> Answer {

@@ -12,4 +12,5 @@ mod demo;
 mod deploy;
 mod dougust;
 mod fastify;
+mod races;
 mod spendsense;
