@@ -13,4 +13,5 @@ mod deploy;
 mod dougust;
 mod fastify;
 mod races;
+mod secrets;
 mod spendsense;
