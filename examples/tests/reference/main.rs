@@ -15,3 +15,4 @@ mod fastify;
 mod races;
 mod secrets;
 mod spendsense;
+mod weather;

@@ -49,6 +49,28 @@ impl FileLock {
         File::open(&self.path).ok()?.read_to_string(&mut s).ok()?;
         serde_json::from_str(&s).ok()
     }
+    /// Who holds the lock `info` could not take. The holder writes its record just after it
+    /// takes the OS lock, so a run refused in between reads again for up to half a second
+    /// before it reports an unnamed holder.
+    async fn holder(&self, info: &LockInfo) -> LockInfo {
+        for _ in 0..20 {
+            if let Some(held) = self.contents() {
+                return held;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        LockInfo {
+            id: "unknown".into(),
+            stack: info.stack.clone(),
+            holder: "another process".into(),
+            operation: "unknown".into(),
+            created_ms: now,
+            expires_ms: u64::MAX,
+        }
+    }
 }
 
 #[async_trait]
@@ -71,16 +93,7 @@ impl LockBackend for FileLock {
                 *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some((info.id.clone(), f));
                 Ok(None)
             }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                Ok(Some(self.contents().unwrap_or(LockInfo {
-                    id: "unknown".into(),
-                    stack: info.stack.clone(),
-                    holder: "another process".into(),
-                    operation: "unknown".into(),
-                    created_ms: 0,
-                    expires_ms: u64::MAX,
-                })))
-            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(Some(self.holder(info).await)),
             Err(std::fs::TryLockError::Error(e)) => Err(self.io(e)),
         }
     }
@@ -110,5 +123,51 @@ impl LockBackend for FileLock {
             }
             Err(_) => Ok(self.contents()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(holder: &str) -> LockInfo {
+        LockInfo {
+            id: format!("{holder}-id"),
+            stack: "alva-staging".into(),
+            holder: holder.into(),
+            operation: "apply".into(),
+            created_ms: 1,
+            expires_ms: u64::MAX,
+        }
+    }
+
+    /// A run refused between the holder taking the OS lock and writing its record still names
+    /// the holder (two reference applies started together hit this under load).
+    #[tokio::test]
+    async fn a_run_refused_before_the_holder_wrote_its_record_still_names_it() {
+        let path = std::env::temp_dir().join(format!("skyforge-lock-{}", std::process::id()));
+        let held = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        held.try_lock().unwrap();
+        let writer = {
+            let path = path.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                std::fs::write(&path, serde_json::to_vec(&info("alice@ci-1")).unwrap()).unwrap();
+            })
+        };
+        let refused = FileLock::new(&path)
+            .create(&info("bob@ci-2"))
+            .await
+            .unwrap();
+        writer.await.unwrap();
+        assert_eq!(refused.map(|i| i.holder).as_deref(), Some("alice@ci-1"));
+        held.unlock().unwrap();
+        std::fs::remove_file(&path).ok();
     }
 }
