@@ -87,11 +87,14 @@ pub async fn backend(opts: &Options, ctx: &Context, stack: &Stack) -> Result<Bac
                 skyforge::state::bootstrap(ctx, bucket, opts.lock_table.as_deref()).await?;
             }
             let store: Arc<dyn StateStore> =
-                Arc::new(S3Store::new(ctx, bucket, format!("skyforge/{name}.json")));
+                Arc::new(S3Store::new(ctx, bucket, skyforge::state::state_key(&name)));
             let locker = match &opts.lock_table {
                 Some(table) => Locker::new(Arc::new(DynamoDbLock::new(ctx, table, &name)), lease),
                 None => Locker::new(
-                    Arc::new(S3Lock::connect(ctx, bucket, "skyforge/locks/", &name).await?),
+                    Arc::new(
+                        S3Lock::connect(ctx, bucket, skyforge::state::S3_LOCK_PREFIX, &name)
+                            .await?,
+                    ),
                     lease,
                 ),
             };

@@ -135,9 +135,14 @@ fn summary(p: &GeneratedPolicy) -> Value {
     })
 }
 
-async fn account(opts: &Options) -> Result<String, Error> {
-    Ok(match &opts.account {
-        Some(a) => a.clone(),
+/// The account `--account` names, else the caller's (STS, through `ctx` when the command has
+/// one loaded already).
+async fn account(opts: &Options, ctx: Option<&Context>) -> Result<String, Error> {
+    if let Some(a) = &opts.account {
+        return Ok(a.clone());
+    }
+    Ok(match ctx {
+        Some(ctx) => caller_account(ctx).await?,
         None => caller_account(&Context::load(opts.env.clone()).await?).await?,
     })
 }
@@ -145,7 +150,7 @@ async fn account(opts: &Options) -> Result<String, Error> {
 /// `policy`: print `{"plan": …, "deploy": …, "release": …}` on stdout, and their sizes and
 /// `*` actions on stderr (or in the JSON with `--json`).
 pub(crate) async fn print(stack: &Stack, opts: &Options) -> Result<(), Error> {
-    let p = policies(stack, opts, &account(opts).await?)?;
+    let p = policies(stack, opts, &account(opts, None).await?)?;
     let mut out = json!({
         "plan": p.plan.json(),
         "deploy": p.deploy.json(),
@@ -196,18 +201,21 @@ fn parts(g: &GeneratedPolicy) -> Result<Vec<skyforge::iam::PolicyDocument>, Erro
 /// destroyed) under its own lock and state.
 pub(crate) async fn ci_identity(stack: &Stack, opts: &Options) -> Result<(), Error> {
     opts.ci.validate()?;
-    let ctx = Context::load(opts.env.clone()).await?;
-    let account = match &opts.account {
-        Some(a) => a.clone(),
-        None => caller_account(&ctx).await?,
-    };
-    let p = policies(stack, opts, &account)?;
     let owner = match opts.env.owner_id() {
         Some(o) => format!("{o}-ci"),
         None => "ci".to_string(),
     };
-    let env = opts.env.clone().owner(owner);
-    let mut ci = Stack::new(env.clone());
+    let mut o = opts.clone();
+    o.env = opts.env.clone().owner(owner);
+    o.command = if opts.ci_destroy {
+        crate::Command::Destroy
+    } else {
+        crate::Command::Apply
+    };
+    crate::approval::check_approval(&o)?;
+    let ctx = Context::load(o.env.clone()).await?;
+    let p = policies(stack, opts, &account(opts, Some(&ctx)).await?)?;
+    let mut ci = Stack::new(o.env.clone());
     let docs = skyforge::iam::ci::CiPolicies {
         plan: parts(&p.plan)?,
         deploy: parts(&p.deploy)?,
@@ -217,15 +225,6 @@ pub(crate) async fn ci_identity(stack: &Stack, opts: &Options) -> Result<(), Err
     ci.export("plan_role_arn", roles.plan);
     ci.export("deploy_role_arn", roles.deploy);
     ci.export("release_role_arn", roles.release);
-    let mut o = opts.clone();
-    o.env = env;
-    o.command = if opts.ci_destroy {
-        crate::Command::Destroy
-    } else {
-        crate::Command::Apply
-    };
-    crate::approval::check_approval(&o)?;
-    let ctx = Context::load(o.env.clone()).await?;
     let b = crate::backend(&o, &ctx, &ci).await?;
     crate::run_stack(&ci, &o, &ctx, &b).await
 }

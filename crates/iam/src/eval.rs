@@ -46,6 +46,15 @@ pub fn allows(document: &Value, request: &Request<'_>) -> bool {
     !denied && matching.iter().any(|s| s["Effect"] == "Allow")
 }
 
+/// Whether some Allow statement of `document` names `action` itself (no wildcard), on whatever
+/// resource: what a check of calls against a generated policy asks first.
+pub fn names_action(document: &Value, action: &str) -> bool {
+    let statements = document["Statement"].as_array().into_iter().flatten();
+    statements
+        .filter(|s| s["Effect"] == "Allow")
+        .any(|s| strings(&s["Action"]).contains(&action))
+}
+
 fn strings(v: &Value) -> Vec<&str> {
     match v {
         Value::String(s) => vec![s.as_str()],
@@ -169,6 +178,17 @@ mod tests {
         d["Statement"][1]["Resource"] = json!(["arn:aws:rds:us-east-1:1:db:*"]);
         let prod = "arn:aws:rds:us-east-1:1:db:alva-prod-main";
         assert!(!allows(&d, &Request::new("rds:DeleteDBInstance", prod)));
+    }
+
+    #[test]
+    fn an_action_is_named_by_an_allow_statement() {
+        assert!(names_action(&doc(), "rds:DeleteDBInstance"));
+        assert!(names_action(&doc(), "ec2:DeleteSubnet"));
+        assert!(
+            !names_action(&doc(), "ec2:DescribeVpcs"),
+            "named only by a wildcard"
+        );
+        assert!(!names_action(&doc(), "s3:GetObject"));
     }
 
     #[test]

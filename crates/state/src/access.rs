@@ -1,6 +1,32 @@
 //! What a run's state and lock need from IAM, for the deploy policies `skyforge-iam` makes:
 //! declared here, next to the calls.
 
+/// Where the CLI keeps a stack's state and its S3 lock in the bucket, and the item key of its
+/// DynamoDB lock: one place for the stores, the locks and the grants below.
+pub const STATE_PREFIX: &str = "skyforge/";
+/// The S3 locks' prefix in the state bucket.
+pub const S3_LOCK_PREFIX: &str = "skyforge/locks/";
+
+/// The state object's key of `stack` (`skyforge/<stack>.json`).
+pub fn state_key(stack: &str) -> String {
+    format!("{STATE_PREFIX}{stack}.json")
+}
+
+/// The DynamoDB lock item's key of `stack` (`skyforge/<stack>`).
+pub fn lock_item_key(stack: &str) -> String {
+    format!("{STATE_PREFIX}{stack}")
+}
+
+/// The S3 lock object's key of `stack` under `prefix`.
+pub fn lock_object_key(prefix: &str, stack: &str) -> String {
+    format!("{prefix}{stack}.lock")
+}
+
+/// Where the S3 lock writes its conditional-write probes under `prefix`.
+pub fn probe_prefix(prefix: &str) -> String {
+    format!("{prefix}.skyforge-probe/")
+}
+
 /// One grant: actions on resources, optionally under one condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
@@ -52,7 +78,7 @@ pub fn access(at: &StateLocation<'_>, locked: bool) -> Vec<Access> {
             } else {
                 &["s3:GetObject"]
             },
-            resources: vec![object(&format!("skyforge/{}.json", at.stack))],
+            resources: vec![object(&state_key(at.stack))],
             condition: None,
         },
     ];
@@ -75,15 +101,15 @@ pub fn access(at: &StateLocation<'_>, locked: bool) -> Vec<Access> {
             condition: Some((
                 "ForAllValues:StringEquals",
                 "dynamodb:LeadingKeys",
-                format!("skyforge/{}", at.stack),
+                lock_item_key(at.stack),
             )),
         }),
         None => out.push(Access {
             sid: "StateLockObject",
             actions: &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             resources: vec![
-                object(&format!("skyforge/locks/{}.lock", at.stack)),
-                object("skyforge/locks/.skyforge-probe/*"),
+                object(&lock_object_key(S3_LOCK_PREFIX, at.stack)),
+                object(&format!("{}*", probe_prefix(S3_LOCK_PREFIX))),
             ],
             condition: None,
         }),

@@ -54,7 +54,10 @@ mod store;
 #[cfg(feature = "s3")]
 mod store_s3;
 
-pub use access::{Access, StateLocation, access};
+pub use access::{
+    Access, S3_LOCK_PREFIX, STATE_PREFIX, StateLocation, access, lock_item_key, lock_object_key,
+    probe_prefix, state_key,
+};
 pub use backends::FileLock;
 #[cfg(feature = "dynamodb")]
 pub use backends::{DynamoDbLock, LOCK_KEY_ATTRIBUTE};

@@ -24,15 +24,7 @@ pub fn assert_calls_granted(d: &Deploy) -> usize {
         .keys()
         .filter_map(|(service, op)| skyforge_integration_tests::iam_action(service, op))
         .collect();
-    let granted = |a: &str| {
-        policy["Statement"].as_array().unwrap().iter().any(|s| {
-            s["Action"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|x| x.as_str() == Some(a))
-        })
-    };
+    let granted = |a: &str| skyforge::iam::eval::names_action(&policy, a);
     let missing: Vec<&String> = called.iter().filter(|a| !granted(a)).collect();
     assert!(
         missing.is_empty(),

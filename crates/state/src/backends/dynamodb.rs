@@ -27,7 +27,7 @@ impl DynamoDbLock {
         DynamoDbLock {
             client: ctx.client(aws_sdk_dynamodb::Client::new),
             table: table.into(),
-            key: format!("skyforge/{stack}"),
+            key: crate::access::lock_item_key(stack),
         }
     }
     fn key(&self) -> AttributeValue {

@@ -37,7 +37,11 @@ impl S3Lock {
     /// endpoint honours conditional writes (a second `If-None-Match: *` write must fail).
     pub async fn connect(ctx: &Context, bucket: &str, prefix: &str, stack: &str) -> Result<Self> {
         let client = s3_client(ctx);
-        let probe = format!("{prefix}.skyforge-probe/{}", uuid::Uuid::new_v4());
+        let probe = format!(
+            "{}{}",
+            crate::access::probe_prefix(prefix),
+            uuid::Uuid::new_v4()
+        );
         let put = || {
             client
                 .put_object()
@@ -90,7 +94,7 @@ impl S3Lock {
         Ok(S3Lock {
             client,
             bucket: bucket.to_string(),
-            key: format!("{prefix}{stack}.lock"),
+            key: crate::access::lock_object_key(prefix, stack),
             etag: Mutex::new(None),
             conditional_delete,
         })

@@ -16,17 +16,7 @@ pub fn arn_context(t: &TestStack) -> ArnContext {
 
 /// Whether some statement of `policy` names `action`.
 pub fn granted(policy: &Value, action: &str) -> bool {
-    policy["Statement"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|s| {
-            s["Action"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|a| a.as_str() == Some(action))
-        })
+    skyforge_iam::eval::names_action(policy, action)
 }
 
 /// Reads (`Get*`, `Describe*`, `List*`) are granted account-wide by design.
