@@ -27,6 +27,6 @@ for crate in $libs; do
   grep -qx README.md <<<"$files" || { echo "check-packaging: $crate has no README.md" >&2; exit 1; }
   count=$((count + 1))
 done
-excludes=(--exclude skyforge-examples --exclude skyforge-integration-tests)
+excludes=(--exclude skyforge-examples --exclude skyforge-integration-tests --exclude skyforge-bench)
 cargo package --workspace "${excludes[@]}" --no-verify --allow-dirty --quiet
 echo "check-packaging: $count library crates package cleanly (no stray files)"

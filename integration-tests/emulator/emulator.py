@@ -7,6 +7,7 @@
     python3 integration-tests/emulator/emulator.py stop
     python3 integration-tests/emulator/emulator.py run -- CMD...  # install, start, CMD, stop (always)
     python3 integration-tests/emulator/emulator.py lint      # ruff over the harness
+    python3 integration-tests/emulator/emulator.py audit STACK --stage S  # secure-defaults audit
 
 This file only bootstraps: it makes the virtualenv in $SKYFORGE_EMULATOR_HOME (default
 ~/.cache/skyforge-emulator), keyed by the pin set so clones share it, installs LocalStack from
@@ -112,6 +113,12 @@ def drop_legacy_registration(venv):
             (venv / ".skyforge-plugin").unlink(missing_ok=True)
 
 
+def audit(argv):
+    """The secure-defaults audit (skyforge_localstack.audit), a boto3 client in the venv."""
+    python = str(venv_bin("python"))
+    os.execv(python, [python, "-m", "skyforge_localstack.audit", *argv])
+
+
 def harness(argv):
     """Hand the command to the harness module inside the venv (it has psutil); it runs from the
     venv's copy of the package, so it is told where the checkout's runtime state lives."""
@@ -135,7 +142,7 @@ def main(argv):
     if cmd in ("stop", "status") and not venv_bin("python").exists():
         log("not installed, so not running")
         return 0 if cmd == "stop" else 1
-    if cmd not in ("install", "start", "stop", "status", "run", "lint"):
+    if cmd not in ("install", "start", "stop", "status", "run", "lint", "audit"):
         print(__doc__)
         return 2
     install()
@@ -143,6 +150,8 @@ def main(argv):
         return harness(["catalog"])
     if cmd == "lint":
         return lint()
+    if cmd == "audit":
+        return audit(argv[1:])
     return harness(argv)
 
 

@@ -133,7 +133,8 @@ async fn ec2_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
 }
 
 /// Every resource tagged `skyforge:stack = <stack>`, as `service:type id` strings, sorted.
-/// Resources in a deleting state (NAT gateways `deleted`, ECS clusters `INACTIVE`) are left out.
+/// Resources on their way out are counted as going, and left out: NAT gateways `deleted`, ECS
+/// clusters `INACTIVE`, database instances and replication groups `deleting`.
 pub async fn inventory(t: &TestStack) -> Vec<String> {
     let stack = t.name();
     let ctx = &t.ctx;
@@ -551,6 +552,7 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
         .expect("DescribeDBInstances")
         .iter()
         .flat_map(|p| p.db_instances())
+        .filter(|i| i.db_instance_status() != Some("deleting"))
     {
         if has(
             i.tag_list()
@@ -714,8 +716,15 @@ pub async fn inventory(t: &TestStack) -> Vec<String> {
 /// Every tagged EC2 resource of the stack by `"<type> <logical id>"`, with how many resources
 /// carry that pair: a stack that converged has exactly one of each.
 pub async fn ec2_copies(t: &TestStack) -> std::collections::BTreeMap<String, usize> {
+    ec2_copies_in(t, &inventory(t).await).await
+}
+
+/// [`ec2_copies`] over `live`, an [`inventory`] already made.
+pub async fn ec2_copies_in(
+    t: &TestStack,
+    live: &[String],
+) -> std::collections::BTreeMap<String, usize> {
     let ec2 = t.ctx.client(aws_sdk_ec2::Client::new);
-    let live = inventory(t).await;
     let tags = ec2
         .describe_tags()
         .filters(
@@ -754,6 +763,7 @@ async fn elasticache_extra(ec: &aws_sdk_elasticache::Client, stack: &str) -> Vec
         .expect("DescribeReplicationGroups")
         .iter()
         .flat_map(|p| p.replication_groups())
+        .filter(|g| g.status() != Some("deleting"))
     {
         arns.push((
             "replication-group".into(),

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use aws_config::{AppName, BehaviorVersion};
 use skyforge_core::{Context, Environment, Stage};
 
-pub use inventory::{ec2_copies, inventory};
+pub use inventory::{ec2_copies, ec2_copies_in, inventory};
 
 /// The account LocalStack answers `sts:GetCallerIdentity` with.
 pub const ACCOUNT: &str = "000000000000";

@@ -238,11 +238,12 @@ impl Resource for GroupNode {
             return Ok(None);
         };
         if g.status() == Some("deleting") {
-            return Err(crate::Error::Busy {
-                resource: self.id(),
-                state: "deleting".into(),
-            }
-            .into());
+            // Its members may be gone already: nothing more to read, only a deletion to await.
+            let o = Observed {
+                physical_id: g.replication_group_id().unwrap_or_default().to_string(),
+                ..Observed::default()
+            };
+            return Ok(Some(o.going()));
         }
         Ok(Some(self.observe_group(ctx, inputs, &g).await?))
     }

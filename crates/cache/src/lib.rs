@@ -62,7 +62,6 @@ mod changes;
 mod component;
 mod create;
 mod delete;
-mod error;
 mod fields;
 mod group;
 #[cfg(test)]
@@ -80,7 +79,6 @@ mod warnings;
 pub use changes::{Effect, effect};
 pub use component::{CacheHandle, KIND_LOG_GROUP, RedisUrl, URL_KEYS};
 pub use delete::final_snapshot_name;
-pub use error::Error;
 pub use fields::TOKEN_TAG;
 pub use group::KIND_GROUP;
 pub use owned::register_kinds;

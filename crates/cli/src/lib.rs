@@ -273,16 +273,19 @@ pub async fn run(stack: Stack, opts: &Options) -> Result<bool, Error> {
     approval::check_approval(opts)?;
     let ctx = Context::load(opts.env.clone()).await?;
     let b = backend(opts, &ctx, &stack).await?;
+    let result = command(stack, opts, &ctx, &b).await;
+    // On stderr, after success and failure alike: a CI log shows a run that fought throttling.
+    eprintln!("{}", ctx.tally());
+    result
+}
+
+async fn command(stack: Stack, opts: &Options, ctx: &Context, b: &Backend) -> Result<bool, Error> {
     match opts.command {
-        Command::Deploy => deploy::deploy(&stack, &ctx, opts, &b).await.map(|()| false),
-        Command::Rollback => deploy::rollback(stack, &ctx, opts, &b)
-            .await
-            .map(|()| false),
-        Command::Migrate => deploy::migrate(&stack, &ctx, opts, &b)
-            .await
-            .map(|()| false),
-        Command::Plan => plan(&stack, opts, &ctx, &b).await,
-        _ => run_stack(&stack, opts, &ctx, &b).await.map(|()| false),
+        Command::Deploy => deploy::deploy(&stack, ctx, opts, b).await.map(|()| false),
+        Command::Rollback => deploy::rollback(stack, ctx, opts, b).await.map(|()| false),
+        Command::Migrate => deploy::migrate(&stack, ctx, opts, b).await.map(|()| false),
+        Command::Plan => plan(&stack, opts, ctx, b).await,
+        _ => run_stack(&stack, opts, ctx, b).await.map(|()| false),
     }
 }
 

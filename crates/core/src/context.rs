@@ -30,6 +30,8 @@ struct Inner {
     clients: Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>>,
     /// Listings made once per plan ([`Context::memo`]); `None` outside a plan.
     memo: Option<Mutex<HashMap<String, Arc<Memo>>>>,
+    /// Requests and retries of the clients (counted when [`Context::load`] built them).
+    counter: Arc<crate::tally::Counter>,
 }
 
 type Memo = tokio::sync::OnceCell<Arc<dyn Any + Send + Sync>>;
@@ -90,13 +92,29 @@ impl Context {
         if let Some(r) = env.region_name() {
             loader = loader.region(Region::new(r.to_string()));
         }
+        let counter = Arc::new(crate::tally::Counter::default());
+        loader = loader.http_client(crate::tally::Counting {
+            inner: crate::tally::default_https(),
+            counter: counter.clone(),
+        });
         let sdk = loader.load().await;
         if sdk.region().is_none() {
             return Err(Error::Config(
                 "no AWS region: set it on the Environment or in AWS_REGION".into(),
             ));
         }
-        Ok(Self::from_sdk_config(env, sdk))
+        let mut ctx = Self::from_sdk_config(env, sdk);
+        if let Some(inner) = Arc::get_mut(&mut ctx.inner) {
+            inner.counter = counter;
+        }
+        Ok(ctx)
+    }
+
+    /// The requests this context's clients sent so far and how many were retries, by service
+    /// (counted for a context made by [`Context::load`]; zero for one made from a given
+    /// configuration).
+    pub fn tally(&self) -> crate::tally::Tally {
+        self.inner.counter.snapshot()
     }
 
     /// A context over an existing `SdkConfig` (tests, custom credential providers).
@@ -110,6 +128,7 @@ impl Context {
                 deadlines: Default::default(),
                 clients: Arc::default(),
                 memo: None,
+                counter: Arc::default(),
             }),
         }
     }
@@ -157,6 +176,7 @@ impl Context {
                 deadlines,
                 clients: self.inner.clients.clone(),
                 memo,
+                counter: self.inner.counter.clone(),
             }),
         }
     }
@@ -166,6 +186,13 @@ impl Context {
     /// it observes after a change is fresh.
     pub(crate) fn for_plan(&self) -> Self {
         self.derive(self.inner.deadlines.clone(), Some(Mutex::default()))
+    }
+
+    /// Whether this context serves one plan: listings made through [`Context::memo`] are shared
+    /// by its nodes. A kind whose listing costs a call per item (tags read one by one) uses it
+    /// only then, and reads its one resource directly otherwise.
+    pub fn planning(&self) -> bool {
+        self.inner.memo.is_some()
     }
 
     /// The value of `fetch` (a listing: every subnet carrying the stack's tags), made once per

@@ -61,6 +61,8 @@ impl fmt::Display for NodeFailure {
 /// and the SDK's error itself, for its full context (it is this value's `source`).
 #[derive(Debug, Clone, Default)]
 pub struct AwsOrigin {
+    /// The service as IAM names it (`rds`, `elasticloadbalancing`), when known.
+    pub service: Option<String>,
     /// The request id, when the response had one.
     pub request_id: Option<String>,
     /// The SDK error, when the error came from the SDK.
@@ -82,6 +84,29 @@ impl std::error::Error for AwsOrigin {
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
+}
+
+fn service_prefix(service: &Option<String>) -> String {
+    service
+        .as_deref()
+        .map(|s| format!("{s}:"))
+        .unwrap_or_default()
+}
+
+/// The service of an SDK error type (`aws_sdk_rds::operation::…` → `rds`), as IAM names it.
+fn service_of<E>() -> Option<String> {
+    service_of_type(std::any::type_name::<E>())
+}
+
+fn service_of_type(name: &str) -> Option<String> {
+    let krate = name.strip_prefix("aws_sdk_")?.split("::").next()?;
+    let service = match krate {
+        "elasticloadbalancingv2" => "elasticloadbalancing",
+        "cloudwatchlogs" => "logs",
+        "applicationautoscaling" => "application-autoscaling",
+        other => other,
+    };
+    Some(service.to_string())
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {
@@ -126,7 +151,7 @@ pub enum Error {
         rule: String,
     },
     /// An AWS API call failed.
-    #[error("{resource}: {operation} failed: {code}: {message}{}", request_id_suffix(&.origin.request_id))]
+    #[error("{resource}: {}{operation} failed: {code}: {message}{}", service_prefix(&.origin.service), request_id_suffix(&.origin.request_id))]
     Aws {
         /// The resource the call was made for.
         resource: String,
@@ -315,6 +340,7 @@ impl Error {
             code,
             message,
             origin: Box::new(AwsOrigin {
+                service: service_of::<E>(),
                 request_id: request_id.or(from_headers),
                 sdk_error: Some(std::sync::Arc::new(err)),
             }),
@@ -426,3 +452,33 @@ pub fn none_if_aws_code<T>(r: Result<T>, codes: &[&str]) -> Result<Option<T>> {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_is_named_as_iam_names_it() {
+        let of = service_of_type;
+        let rds = "aws_sdk_rds::operation::create_db_instance::CreateDBInstanceError";
+        assert_eq!(of(rds).as_deref(), Some("rds"));
+        let elb = "aws_sdk_elasticloadbalancingv2::operation::x::XError";
+        assert_eq!(of(elb).as_deref(), Some("elasticloadbalancing"));
+        assert_eq!(of("aws_sdk_cloudwatchlogs::E").as_deref(), Some("logs"));
+        assert_eq!(of("skyforge_core::Error"), None);
+        let e = Error::Aws {
+            resource: "db_instance.db".into(),
+            operation: "CreateDBInstance".into(),
+            code: "ServiceUnavailable".into(),
+            message: "try later".into(),
+            origin: Box::new(AwsOrigin {
+                service: of(rds),
+                ..AwsOrigin::default()
+            }),
+        };
+        assert_eq!(
+            e.to_string(),
+            "db_instance.db: rds:CreateDBInstance failed: ServiceUnavailable: try later"
+        );
+    }
+}

@@ -36,6 +36,7 @@ pub mod resource;
 pub mod retry;
 pub mod stack;
 pub mod tags;
+pub mod tally;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod wait;
@@ -53,12 +54,12 @@ pub use plan::{
     ResourcePlan, Summary, Value, Warning,
 };
 pub use resource::{
-    Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Pending,
-    Readiness, Ref, Resource, RunHooks, VISIBLE_WITHIN, diff_fields, observe_again, settle_pending,
-    until_visible,
+    Component, Field, Fields, GOING_FIELD, Guard, Input, Inputs, NoHooks, NodeId, Observed,
+    Outputs, Pending, Readiness, Ref, Resource, RunHooks, VISIBLE_WITHIN, diff_fields,
+    going_action, observe_again, settle_pending, until_visible,
 };
 pub use retry::NotYet;
-pub use stack::{ApplyOptions, ApplyReport, NodeTiming, PlanOptions, Stack};
+pub use stack::{ApplyOptions, ApplyReport, GraphNode, NodeTiming, PlanOptions, Stack};
 
 /// The README's example, compiled (and run where it needs no AWS account) as a doctest.
 #[cfg(doctest)]

@@ -254,6 +254,39 @@ pub enum Readiness {
     NotReady(String),
 }
 
+/// The field [`Observed::going`] sets: the resource is being deleted (an earlier run's deletion,
+/// interrupted or still under way).
+pub const GOING_FIELD: &str = "deleting";
+
+impl Observed {
+    /// This observation, of a resource AWS is deleting: its diff is [`going_action`] whatever
+    /// the spec says, so a destroy resumed after a crash waits for the deletion it started, and
+    /// an apply creates the resource again once the old one is gone.
+    pub fn going(mut self) -> Self {
+        self.fields
+            .insert(GOING_FIELD.to_string(), Value::Known(true.into()));
+        self.ready = Readiness::NotReady("deleting".into());
+        self
+    }
+    /// Whether [`Observed::going`] marked it.
+    pub fn is_going(&self) -> bool {
+        self.fields.get(GOING_FIELD) == Some(&Value::Known(true.into()))
+    }
+}
+
+/// The action for a resource AWS is deleting (`what`: `the instance`): replaced, the new one
+/// created once the deletion is over (the names clash meanwhile).
+pub fn going_action(what: &str) -> Action {
+    Action::Replace {
+        reason: format!(
+            "{what} is being deleted (by an earlier run): it is created again once it is gone"
+        ),
+        diffs: Vec::new(),
+        order: ReplaceOrder::DestroyBeforeCreate,
+        dragged_by: Vec::new(),
+    }
+}
+
 /// A change AWS accepted but applies later (at the next maintenance window, at a reboot).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {

@@ -6,14 +6,6 @@ use skyforge_core::ResourceId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The instance is in a state where it cannot be planned on (being deleted).
-    #[error("{resource}: the instance is {state}; plan again once it is done")]
-    Busy {
-        /// The resource.
-        resource: ResourceId,
-        /// Its state.
-        state: String,
-    },
     /// A major version upgrade without the explicit flag.
     #[error(
         "{resource}: upgrading PostgreSQL from major {from} to {to} needs allow_major_version_upgrade(true) (the new family's parameter group is created first)"

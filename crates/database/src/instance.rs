@@ -200,14 +200,11 @@ impl Resource for InstanceNode {
         };
         let id = self.identifier(ctx.env());
         skyforge_core::tags::ensure_owned(&instance_tags(&i), ctx.env(), &self.id(), &id)?;
+        let o = self.observed_of(ctx, inputs, &i);
         if i.db_instance_status() == Some("deleting") {
-            return Err(crate::Error::Busy {
-                resource: self.id(),
-                state: "deleting".into(),
-            }
-            .into());
+            return Ok(Some(o.going()));
         }
-        Ok(Some(self.observed_of(ctx, inputs, &i)))
+        Ok(Some(o))
     }
     async fn wait_ready(&self, ctx: &Context, observed: Observed) -> Result<Observed> {
         let rid = self.id();

@@ -229,11 +229,9 @@ impl Resource for AlarmNode {
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
         let name = self.name(ctx.env());
-        let Some(found) = describe(ctx, &self.id(), &name).await? else {
+        let Some((found, t)) = find(ctx, &self.id(), &name).await? else {
             return Ok(None);
         };
-        let arn = found.alarm_arn().unwrap_or_default().to_string();
-        let t = tags_of(ctx, &self.id(), &arn).await?;
         tags::ensure_owned(&t, ctx.env(), &self.id(), &name)?;
         let mut o = observed_of(&found);
         o.fields.insert(
@@ -273,6 +271,54 @@ pub(crate) async fn delete(ctx: &Context, guard: &Guard, name: &str) -> Result<(
     guard
         .send("DeleteAlarms", &["ResourceNotFound"], req.send())
         .await
+}
+
+/// The stack's prefix of alarm names (`shop-prod-`).
+pub(crate) fn prefix(ctx: &Context) -> String {
+    format!("{}-", ctx.env().prefix())
+}
+
+/// Every alarm named under the stack's prefix, with its tags: listed once per plan
+/// ([`Context::memo`]) and shared by the alarms' observations and the orphan listing (one
+/// `DescribeAlarms` and a tag read per alarm, where each alarm read on its own took two calls
+/// and the orphan listing a third).
+pub(crate) async fn listed(ctx: &Context) -> Result<std::sync::Arc<Vec<(MetricAlarm, Tags)>>> {
+    ctx.memo("cloudwatch:alarms", || async {
+        let rid = ResourceId::new(KIND_ALARM, "*");
+        let pages: Vec<_> = client(ctx)
+            .describe_alarms()
+            .alarm_name_prefix(prefix(ctx))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(&rid, "DescribeAlarms", e))?;
+        let mut out = Vec::new();
+        for a in pages.iter().flat_map(|p| p.metric_alarms()) {
+            if let Some(arn) = a.alarm_arn() {
+                out.push((a.clone(), tags_of(ctx, &rid, arn).await?));
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Alarm `name` and its tags, if it exists: from the plan's listing while planning (when the
+/// name is under the stack's prefix), read directly otherwise.
+async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<(MetricAlarm, Tags)>> {
+    if ctx.planning() && name.starts_with(&prefix(ctx)) {
+        let all = listed(ctx).await?;
+        return Ok(all
+            .iter()
+            .find(|(a, _)| a.alarm_name() == Some(name))
+            .cloned());
+    }
+    let Some(found) = describe(ctx, rid, name).await? else {
+        return Ok(None);
+    };
+    let t = tags_of(ctx, rid, found.alarm_arn().unwrap_or_default()).await?;
+    Ok(Some((found, t)))
 }
 
 /// The metric alarm named `name`, if any.

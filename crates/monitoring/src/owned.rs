@@ -45,22 +45,9 @@ impl OwnedKind for Alarms {
         "cloudwatch"
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let rid = ResourceId::new(KIND_ALARM, "*");
-        let pages: Vec<_> = alarm_node::client(ctx)
-            .describe_alarms()
-            .alarm_name_prefix(prefix(ctx))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws(&rid, "DescribeAlarms", e))?;
         let mut found = Vec::new();
-        for a in pages.iter().flat_map(|p| p.metric_alarms()) {
-            let (Some(name), Some(arn)) = (a.alarm_name(), a.alarm_arn()) else {
-                continue;
-            };
-            let t = alarm_node::tags_of(ctx, &rid, arn).await?;
-            if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+        for (a, t) in alarm_node::listed(ctx).await?.iter() {
+            if let (Some(name), Some(l)) = (a.alarm_name(), tags::owned_logical_id(t, ctx.env())) {
                 found.push(Owned::new(l, name));
             }
         }

@@ -433,6 +433,7 @@ impl Resource for FlowLog {
                     .unwrap_or("flow log not created")
                     .into(),
                 origin: Box::new(skyforge_core::AwsOrigin {
+                    service: Some("ec2".into()),
                     request_id: aws_sdk_ec2::operation::RequestId::request_id(&out)
                         .map(str::to_string),
                     sdk_error: None,

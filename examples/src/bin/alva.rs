@@ -86,7 +86,7 @@ fn secret(
     ))
 }
 
-fn build(env: &Environment, release: &Release) -> Result<Stack> {
+pub(crate) fn build(env: &Environment, release: &Release) -> Result<Stack> {
     check_inputs()?;
     let mut stack = Stack::new(env.clone());
     let net = stack.add(

@@ -75,8 +75,8 @@ impl Feature {
 }
 
 /// The delivery app's own options.
-#[derive(Debug, Clone, clap::Args)]
-struct Args {
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct Args {
     /// Feature configuration of the backend (`FEATURE_KEY`, `FEATURE_FLAGS`).
     #[arg(long, global = true, value_enum, default_value_t = Feature::Core)]
     feature: Feature,
@@ -97,7 +97,7 @@ fn check_inputs() -> Result<()> {
     Ok(())
 }
 
-fn build(env: &Environment, release: &Release, args: &Args) -> Result<Stack> {
+pub(crate) fn build(env: &Environment, release: &Release, args: &Args) -> Result<Stack> {
     check_inputs()?;
     let prod = env.stage() == &Stage::Prod;
     let mut stack = Stack::new(env.clone());

@@ -40,7 +40,7 @@ use skyforge_examples::Release;
 /// Storage the database starts with, GB (the alarms' free-storage threshold is 20 % of it).
 const DB_STORAGE_GB: u32 = 100;
 
-fn build(env: &Environment, release: &Release) -> Result<Stack> {
+pub(crate) fn build(env: &Environment, release: &Release) -> Result<Stack> {
     let prod = env.stage() == &Stage::Prod;
     let stage = env.stage().as_str().to_string();
     let mut stack = Stack::new(env.clone());

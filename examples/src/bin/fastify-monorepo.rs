@@ -47,8 +47,8 @@ enum RedisMode {
 }
 
 /// The monorepo's own options.
-#[derive(Debug, Clone, clap::Args)]
-struct Args {
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct Args {
     /// Where Redis runs; default `elasticache` in prod, `sidecar` elsewhere.
     #[arg(long, global = true, value_enum)]
     redis: Option<RedisMode>,
@@ -76,7 +76,7 @@ fn redis_mode(env: &Environment, args: &Args) -> Result<RedisMode> {
     Ok(mode)
 }
 
-fn build(env: &Environment, release: &Release, args: &Args) -> Result<Stack> {
+pub(crate) fn build(env: &Environment, release: &Release, args: &Args) -> Result<Stack> {
     let mode = redis_mode(env, args)?;
     let prod = env.stage() == &Stage::Prod;
     let mut stack = Stack::new(env.clone());

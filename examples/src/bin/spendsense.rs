@@ -76,7 +76,7 @@ fn certificate(prod: bool) -> Result<Vec<String>> {
     }
 }
 
-fn build(env: &Environment, release: &Release, _: &NoArgs) -> Result<Stack> {
+pub(crate) fn build(env: &Environment, release: &Release, _: &NoArgs) -> Result<Stack> {
     let prod = env.stage() == &Stage::Prod;
     required("SPENDSENSE_OAUTH_CLIENT_ID", "the OAuth client id")?;
     required("SPENDSENSE_OAUTH_CLIENT_SECRET", "the OAuth client secret")?;

@@ -6,7 +6,7 @@
 //! figure.
 
 use crate::common::{
-    Deploy, alarm_count, assert_costs, db_instance, require_endpoint, secrets_exist,
+    Deploy, alarm_count, assert_costs, db_instance, require_endpoint, runtime, secrets_exist,
     task_definition,
 };
 use skyforge_integration_tests::{TestStack, ecs_service};
@@ -97,11 +97,72 @@ fn staging_matches_the_seed_converges_and_destroys() {
         outputs["url"].as_str().unwrap_or_default().contains("elb"),
         "{outputs}"
     );
+    // The audit can fail: three defaults broken by hand are its findings (the opened port
+    // twice: open to the internet, and the database reachable from more than the app).
+    runtime().block_on(break_defaults(&d));
+    let (findings, _) = d.audit_findings(&[]);
+    let expected = [
+        "publicly accessible",
+        "open to the internet on tcp 5432-5432",
+        "admits address ranges on port 5432",
+        "forwards invalid header fields",
+    ];
+    assert_eq!(findings.len(), expected.len(), "{findings:#?}");
+    for e in expected {
+        assert!(findings.iter().any(|f| f.contains(e)), "{e}: {findings:#?}");
+    }
     d.down(&[
         "db_instance.db",
         "cache_replication_group.cache",
         "secret.openai-api-key",
     ]);
+}
+
+/// By hand: the database made public and its port opened to the internet, the load balancer
+/// made to forward invalid header fields.
+async fn break_defaults(d: &Deploy) {
+    let t = TestStack::with_env(d.env()).await;
+    let p = d.prefix();
+    let db = db_instance(&t, &format!("{p}-db")).await;
+    let group = db.vpc_security_groups()[0].vpc_security_group_id().unwrap();
+    t.ctx
+        .client(aws_sdk_ec2::Client::new)
+        .authorize_security_group_ingress()
+        .group_id(group)
+        .ip_protocol("tcp")
+        .from_port(5432)
+        .to_port(5432)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    t.ctx
+        .client(aws_sdk_rds::Client::new)
+        .modify_db_instance()
+        .db_instance_identifier(format!("{p}-db"))
+        .publicly_accessible(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let elb = t.ctx.client(aws_sdk_elasticloadbalancingv2::Client::new);
+    let lb = elb
+        .describe_load_balancers()
+        .names(format!("{p}-public"))
+        .send()
+        .await
+        .unwrap();
+    let arn = lb.load_balancers()[0].load_balancer_arn().unwrap();
+    let attr = aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+        .key("routing.http.drop_invalid_header_fields.enabled")
+        .value("false")
+        .build();
+    elb.modify_load_balancer_attributes()
+        .load_balancer_arn(arn)
+        .attributes(attr)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// The prod variant: the seed's "enable Multi-AZ for production".

@@ -67,6 +67,7 @@ pub struct Deploy {
     args: Vec<String>,
     dir: PathBuf,
     vars: Vec<(String, String)>,
+    audited: std::cell::RefCell<Option<serde_json::Value>>,
 }
 
 impl Deploy {
@@ -86,6 +87,7 @@ impl Deploy {
             args: vec![],
             dir,
             vars: vec![],
+            audited: Default::default(),
         };
         match std::env::var("SKYFORGE_REFERENCE_LATENCY") {
             Ok(scale) if !scale.is_empty() => d.latency(scale.parse().expect("a scale")),
@@ -221,6 +223,7 @@ impl Deploy {
             let t = TestStack::with_env(self.env()).await;
             check(&t).await;
         });
+        self.audit();
         let again = self.raw(&["plan", "--detailed-exitcode"], &[]);
         assert!(
             again.code == Some(0) && again.text.contains("No changes."),
@@ -258,7 +261,73 @@ impl Deploy {
             t0.elapsed().as_secs_f64()
         );
         self.nothing_left();
+        if self.stage == "prod" {
+            self.final_snapshots();
+        }
         std::fs::remove_dir_all(&self.dir).ok();
+    }
+
+    /// The secure-defaults audit (`emulator.py audit`: boto3, none of skyforge's code) of the
+    /// live stack: `(findings, checked)`.
+    pub fn audit_findings(&self, extra: &[&str]) -> (Vec<String>, serde_json::Value) {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../integration-tests/emulator/emulator.py"
+        );
+        let mut c = Command::new("python3");
+        c.args([script, "audit", &self.prefix(), "--stage", &self.stage])
+            .args(["--region", &self.region])
+            .args(extra);
+        if let Some(i) = self.args.iter().position(|a| a == "--state-bucket") {
+            c.args(["--state-bucket", &self.args[i + 1]]);
+        }
+        let out = c.output().expect("run the audit");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "audit failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("the audit's JSON");
+        let findings = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f.as_str().unwrap_or_default().to_string())
+            .collect();
+        (findings, v)
+    }
+
+    /// The audit finds nothing; what it checked is printed and kept for the destroy's check.
+    pub fn audit(&self) {
+        let (findings, v) = self.audit_findings(&[]);
+        assert_eq!(
+            findings,
+            Vec::<String>::new(),
+            "{}: audit findings",
+            self.prefix()
+        );
+        println!(
+            "{}: audit checked {}, 0 findings",
+            self.prefix(),
+            v["checked"]
+        );
+        *self.audited.borrow_mut() = Some(v["checked"].clone());
+    }
+
+    /// A destroyed prod stack left a final snapshot of each database and cache the audit saw.
+    fn final_snapshots(&self) {
+        let (_, v) = self.audit_findings(&["--destroyed"]);
+        let checked = self.audited.borrow().clone().unwrap_or_default();
+        for (kind, counted) in [("databases", "databases"), ("caches", "caches")] {
+            let had = checked[counted].as_u64().unwrap_or(0) as usize;
+            let left = v[kind].as_array().map(Vec::len).unwrap_or(0);
+            assert!(
+                left >= had,
+                "{}: {had} {kind} but {left} final snapshots: {v}",
+                self.prefix()
+            );
+        }
     }
 
     /// Nothing carrying the stack's tags is left in the account.

@@ -7,6 +7,7 @@
 mod alva;
 mod ci;
 mod common;
+mod crash;
 mod delivery;
 mod demo;
 mod deploy;

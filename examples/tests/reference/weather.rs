@@ -32,18 +32,18 @@ fn alva(short: &str) -> (Deploy, TestStack) {
     (d, t)
 }
 
-/// Destroy, allowing what the first destroy names as protected.
-fn destroy(d: &Deploy) {
+/// Destroy, allowing what the first destroy names as protected; the texts of both runs.
+fn destroy(d: &Deploy) -> Vec<String> {
     let first = d.run(&["destroy"]);
     if first.code == Some(0) {
-        return;
+        return vec![first.text];
     }
     let mut args = vec!["destroy".to_string()];
     for id in first.refused() {
         args.extend(["--allow-destroy".to_string(), id]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    d.ok(&args);
+    vec![first.text, d.ok(&args).text]
 }
 
 #[test]
@@ -51,56 +51,120 @@ fn ten_percent_faults_on_every_service_still_converge() {
     require_endpoint();
     let (d, t) = alva("wx");
     runtime().block_on(t.set_fault_rates(&[("*", 0.1)]));
-    d.ok(&["apply"]);
+    let apply = d.ok(&["apply"]);
     let again = d.raw(&["plan", "--detailed-exitcode"], &[]);
     assert_eq!(again.code, Some(0), "{}", again.text);
-    destroy(&d);
+    let destroyed = destroy(&d);
     let injected = runtime().block_on(t.injected_faults());
     runtime().block_on(t.set_fault_rates(&[]));
     assert!(injected >= 20, "only {injected} faults injected");
-    println!("alva staging at 10 % faults on every service: converged, {injected} faults answered");
+    // Every injected fault was ridden out by one retry, and skyforge reported each.
+    let reported: u64 = [&apply.text, &again.text]
+        .into_iter()
+        .chain(destroyed.iter())
+        .map(|t| retries(t))
+        .sum();
+    assert_eq!(reported, injected, "retries reported vs faults injected");
+    println!(
+        "alva staging at 10 % faults on every service: converged, {injected} faults answered, {reported} retries reported"
+    );
     d.nothing_left();
+    std::fs::remove_dir_all(d.state().parent().unwrap()).ok();
+}
+
+/// The retries a run reported (`… AWS requests, N of them retries (…)`).
+fn retries(text: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|l| l.contains(" AWS requests"))
+        .unwrap_or_else(|| panic!("no request tally:\n{text}"));
+    line.split(", ")
+        .nth(1)
+        .and_then(|p| p.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
 fn an_outage_of_one_service_fails_cleanly_and_the_apply_resumes_once_it_ends() {
     require_endpoint();
     let (d, t) = alva("out");
-    // RDS unavailable for as long as the SDK retries one call (12 attempts), mid-apply: the
-    // network, secrets and roles are created meanwhile.
-    let attempts = skyforge::core::context::MAX_ATTEMPTS;
-    runtime().block_on(t.inject_fault(
-        "rds",
-        "CreateDBInstance",
-        "ServiceUnavailable",
-        503,
-        attempts,
-    ));
-    let failed = d.run(&["apply"]);
-    assert_eq!(failed.code, Some(1), "{}", failed.text);
-    assert!(failed.text.contains("db_instance.db"), "{}", failed.text);
+    // RDS answers every call of this stack with 503 from the moment the apply made its first
+    // change (the plan's observations are done; the network, secrets and roles are under way)
+    // until the test ends the outage.
+    // Its output goes to a file: a pipe nobody reads would stop it once full.
+    let log = d.state().with_extension("outage.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = d
+        .command(&["apply", "--auto-approve", "--require-approval", "never"])
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("start alva");
+    let started = std::time::Instant::now();
+    while !runtime()
+        .block_on(t.calls())
+        .keys()
+        .any(|(s, o)| s == "ec2" && o == "CreateVpc")
+    {
+        assert!(
+            started.elapsed().as_secs() < 120 && child.try_wait().unwrap().is_none(),
+            "the apply ended or never created its VPC:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    runtime().block_on(t.set_fault_rates(&[("rds", 1.0)]));
+    let status = child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let injected = runtime().block_on(t.injected_faults());
+    runtime().block_on(t.set_fault_rates(&[]));
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    // The error names the service and the operation of each call that gave up (throttling or
+    // 5xx to the end: the harness's outage answers with either).
+    let failed: Vec<&str> = text.lines().filter(|l| l.contains(": rds:")).collect();
     assert!(
-        failed.text.contains("CreateDBInstance") && failed.text.contains("ServiceUnavailable"),
-        "names the operation and the error: {}",
-        failed.text
+        !failed.is_empty()
+            && failed
+                .iter()
+                .all(|l| l.contains(" failed: ") && l.contains("injected")),
+        "{text}"
     );
-    assert!(!failed.text.contains("panicked"), "{}", failed.text);
+    // The journal is consistent: every call has its outcome, the failed ones recorded as such.
+    let state = d.state().join(format!("{}.state.json", d.prefix()));
+    let doc = skyforge::state::StateDocument::from_bytes(&std::fs::read(&state).unwrap(), "state")
+        .unwrap();
+    assert!(doc.unfinished().is_empty(), "{:?}", doc.unfinished());
+    let failures: Vec<String> = doc
+        .journal
+        .iter()
+        .filter(|e| e.status == skyforge::state::JournalStatus::Failed)
+        .map(|e| format!("{} {}", e.operation, e.resource))
+        .collect();
+    assert!(!failures.is_empty(), "no failed call in the journal");
     // The outage is over: the same apply completes the stack.
     let resumed = d.ok(&["apply"]);
-    let adds = |text: &str| -> u32 {
-        let line = text.lines().find(|l| l.starts_with("Plan:")).unwrap_or("");
-        let n = line
-            .trim_start_matches("Plan: ")
-            .split(' ')
-            .next()
-            .unwrap_or("0");
-        n.parse().unwrap_or(0)
-    };
-    let (first, second) = (adds(&failed.text), adds(&resumed.text));
+    let (first, second) = (adds(&text), adds(&resumed.text));
     assert!(second > 0 && second < first, "{first} then {second} to add");
-    println!("outage: {first} to add, failed on CreateDBInstance; resumed with {second} to add");
+    println!(
+        "outage: {injected} RDS calls refused, {} calls failed ({failures:?}); resumed with {second} of {first} to add",
+        failed.len()
+    );
     let again = d.raw(&["plan", "--detailed-exitcode"], &[]);
     assert_eq!(again.code, Some(0), "{}", again.text);
     destroy(&d);
     d.nothing_left();
+    std::fs::remove_dir_all(d.state().parent().unwrap()).ok();
+}
+
+/// How many resources a plan adds (`Plan: N to add, …`).
+fn adds(text: &str) -> u32 {
+    let line = text.lines().find(|l| l.starts_with("Plan:")).unwrap_or("");
+    let n = line
+        .trim_start_matches("Plan: ")
+        .split(' ')
+        .next()
+        .unwrap_or("0");
+    n.parse().unwrap_or(0)
 }

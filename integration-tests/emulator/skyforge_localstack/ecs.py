@@ -416,6 +416,13 @@ def create_service(context, request):
     }
     _new_deployment(svc, out.get("taskDefinition"), now)
     with state.LOCK:
+        # A service made again under its old name (the old one INACTIVE) replaces the old record:
+        # its stopped tasks' interfaces go first, as AWS releases them. Overwritten with the
+        # record, they stayed `in-use` and held their subnet and group for ever (found by the
+        # crash test, whose cycles make the same services again and again).
+        old = _SVC.get(out.get("serviceArn"))
+        for t in old["tasks"] if old else []:
+            _release_eni(context, t)
         _SVC[out.get("serviceArn")] = svc
         _inject(svc, out, now)
     return resp

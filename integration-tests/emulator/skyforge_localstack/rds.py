@@ -1,7 +1,8 @@
 """RDS as AWS behaves, on top of moto's model (docs/testing.md lists what is modelled).
 
 - Create answers `creating` with no endpoint; latency mode passes through `creating` and
-  `backing-up`. Delete needs a final snapshot or SkipFinalSnapshot; latency mode shows `deleting`.
+  `backing-up`. Delete needs a final snapshot or SkipFinalSnapshot; latency mode shows `deleting`;
+  automated backups it keeps are retained apart, so the name can be created again at once.
 - ModifyDBInstance honours ApplyImmediately: deferrable settings stay pending
   (`PendingModifiedValues`) and the model keeps the old values; applied now, they take the
   instance through `modifying` in latency mode. A busy instance refuses modifications. A major
@@ -70,6 +71,7 @@ STATIC = {
 
 _PENDING: dict = {}  # (account, region, id) -> PendingModifiedValues
 _REBOOT: set = set()  # (account, region, id) waiting for a reboot (static parameters)
+_RETAINED: dict = {}  # snapshot id -> retained automated backup of a deleted instance
 
 
 def _app(context) -> str:
@@ -278,11 +280,22 @@ def delete(context, request):
     rid = inst.get("DBInstanceIdentifier") or request.get("DBInstanceIdentifier")
     _PENDING.pop(_key(context, rid), None)
     _REBOOT.discard(_key(context, rid))
+    _retain_automated_backups(context, rid)
     snap = copy.deepcopy(inst)
     snap["DBInstanceStatus"] = "deleting"
     snap.pop("Endpoint", None)
     latency.dying("rds", (rid or "").lower(), _app(context), snap)
     return resp
+
+
+def _retain_automated_backups(context, rid):
+    """A deletion that keeps its automated backups (DeleteAutomatedBackups=false) leaves them
+    as retained backups, apart from the snapshots: moto keeps them as snapshots named
+    `rds:<id>-<minute>`, so an instance created again under the same name within the minute
+    was refused with DBSnapshotAlreadyExists, which AWS never answers to a create."""
+    snapshots = _backend(context).database_snapshots
+    for sid in [k for k in snapshots if k.startswith(f"rds:{rid}-")]:
+        _RETAINED[sid] = snapshots.pop(sid)
 
 
 def reboot(context, request):

@@ -35,7 +35,7 @@ async fn rds_subnet_group_on_a_bogus_subnet_is_rejected() {
     assert_eq!(e.aws_code(), Some("InvalidSubnet"), "{e}");
     assert!(
         e.to_string()
-            .starts_with("rds:db-subnet-group.db: CreateDBSubnetGroup failed: InvalidSubnet"),
+            .starts_with("rds:db-subnet-group.db: rds:CreateDBSubnetGroup failed: InvalidSubnet"),
         "{e}"
     );
 }

@@ -13,9 +13,11 @@ use crate::plan::ResourceId;
 use crate::resource::{Component, Inputs, NodeId, Observed, Outputs, Ref, Resource};
 
 mod apply;
+mod graph;
 mod plan;
 
 pub use apply::ApplyOptions;
+pub use graph::GraphNode;
 pub use plan::PlanOptions;
 
 /// The result of a successful apply.

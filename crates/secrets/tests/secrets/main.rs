@@ -1,1 +1,2 @@
+mod shown;
 mod validation;
