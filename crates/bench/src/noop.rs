@@ -87,13 +87,13 @@ pub async fn of_stack(name: String, stack: &Stack, ctx: &Context) -> Result<Noop
         .collect();
     let allowed: BTreeSet<String> = stack.resource_ids().iter().map(|i| i.to_string()).collect();
     let options = PlanOptions {
-        allow_destroy: allowed,
+        allow_destroy: allowed.clone(),
     };
     let down = stack.plan_destroy_with(&ctx, &options).await?;
-    let mut apply = skyforge_core::ApplyOptions::default();
-    for id in stack.resource_ids() {
-        apply = apply.allow_destroy(id.to_string());
-    }
+    let apply = skyforge_core::ApplyOptions {
+        allow_destroy: allowed,
+        ..Default::default()
+    };
     stack.apply_with(&ctx, &down, &apply).await?;
     Ok(Noop {
         system: name,

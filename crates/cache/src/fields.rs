@@ -107,9 +107,6 @@ impl GroupNode {
     /// Compare under ElastiCache's rules: an older engine version replaces, a key id matches its
     /// ARN, and every change says when it applies.
     pub(crate) fn diff_group(&self, desired: &Fields, o: &Observed) -> Action {
-        if o.is_going() {
-            return skyforge_core::going_action("the replication group");
-        }
         let window = o
             .fields
             .get("maintenance_window")

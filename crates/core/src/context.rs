@@ -103,11 +103,7 @@ impl Context {
                 "no AWS region: set it on the Environment or in AWS_REGION".into(),
             ));
         }
-        let mut ctx = Self::from_sdk_config(env, sdk);
-        if let Some(inner) = Arc::get_mut(&mut ctx.inner) {
-            inner.counter = counter;
-        }
-        Ok(ctx)
+        Ok(Self::new(env, sdk, counter))
     }
 
     /// The requests this context's clients sent so far and how many were retries, by service
@@ -119,6 +115,10 @@ impl Context {
 
     /// A context over an existing `SdkConfig` (tests, custom credential providers).
     pub fn from_sdk_config(env: Environment, sdk: SdkConfig) -> Self {
+        Self::new(env, sdk, Arc::default())
+    }
+
+    fn new(env: Environment, sdk: SdkConfig, counter: Arc<crate::tally::Counter>) -> Self {
         let endpoint_overridden = sdk.endpoint_url().is_some() || env_endpoint_set();
         Context {
             inner: Arc::new(Inner {
@@ -128,7 +128,7 @@ impl Context {
                 deadlines: Default::default(),
                 clients: Arc::default(),
                 memo: None,
-                counter: Arc::default(),
+                counter,
             }),
         }
     }

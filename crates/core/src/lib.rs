@@ -54,9 +54,9 @@ pub use plan::{
     ResourcePlan, Summary, Value, Warning,
 };
 pub use resource::{
-    Component, Field, Fields, GOING_FIELD, Guard, Input, Inputs, NoHooks, NodeId, Observed,
-    Outputs, Pending, Readiness, Ref, Resource, RunHooks, VISIBLE_WITHIN, diff_fields,
-    going_action, observe_again, settle_pending, until_visible,
+    Component, Field, Fields, Guard, Input, Inputs, NoHooks, NodeId, Observed, Outputs, Pending,
+    Readiness, Ref, Resource, RunHooks, VISIBLE_WITHIN, diff_fields, observe_again, settle_pending,
+    until_visible,
 };
 pub use retry::NotYet;
 pub use stack::{ApplyOptions, ApplyReport, GraphNode, NodeTiming, PlanOptions, Stack};

@@ -254,32 +254,24 @@ pub enum Readiness {
     NotReady(String),
 }
 
-/// The field [`Observed::going`] sets: the resource is being deleted (an earlier run's deletion,
-/// interrupted or still under way).
-pub const GOING_FIELD: &str = "deleting";
-
 impl Observed {
-    /// This observation, of a resource AWS is deleting: its diff is [`going_action`] whatever
-    /// the spec says, so a destroy resumed after a crash waits for the deletion it started, and
-    /// an apply creates the resource again once the old one is gone.
+    /// This observation, of a resource AWS is deleting (an earlier run's deletion, interrupted
+    /// or still under way): the plan replaces it whatever the spec says ([`going_action`]), so a
+    /// destroy resumed after a crash waits for the deletion it started, and an apply creates the
+    /// resource again once the old one is gone.
     pub fn going(mut self) -> Self {
-        self.fields
-            .insert(GOING_FIELD.to_string(), Value::Known(true.into()));
+        self.going = true;
         self.ready = Readiness::NotReady("deleting".into());
         self
     }
-    /// Whether [`Observed::going`] marked it.
-    pub fn is_going(&self) -> bool {
-        self.fields.get(GOING_FIELD) == Some(&Value::Known(true.into()))
-    }
 }
 
-/// The action for a resource AWS is deleting (`what`: `the instance`): replaced, the new one
-/// created once the deletion is over (the names clash meanwhile).
-pub fn going_action(what: &str) -> Action {
+/// The action for `id`, which AWS is deleting: replaced, the new one created once the deletion
+/// is over (its name clashes meanwhile).
+pub(crate) fn going_action(id: &ResourceId) -> Action {
     Action::Replace {
         reason: format!(
-            "{what} is being deleted (by an earlier run): it is created again once it is gone"
+            "{id} is being deleted (by an earlier run): it is created again once it is gone"
         ),
         diffs: Vec::new(),
         order: ReplaceOrder::DestroyBeforeCreate,
@@ -310,6 +302,8 @@ pub struct Observed {
     /// Changes accepted but not in effect yet, by field: a desired value equal to the pending
     /// one is not a change (it is shown as pending and never sent again).
     pub pending: BTreeMap<String, Pending>,
+    /// AWS is deleting it (see [`Observed::going`]).
+    pub going: bool,
 }
 
 /// Take the changes AWS already accepted out of `action`: a diff whose new value is the field's

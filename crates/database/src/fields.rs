@@ -118,9 +118,6 @@ impl InstanceNode {
 
     /// Compare under RDS's rules; see the module documentation.
     pub(crate) fn diff_instance(&self, desired: &Fields, o: &Observed) -> Action {
-        if o.is_going() {
-            return skyforge_core::going_action("the instance");
-        }
         let window = o
             .fields
             .get("maintenance_window")

@@ -7,6 +7,7 @@ use skyforge_core::Permissions;
 use skyforge_core::tags;
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
+use crate::alarm_node::prefix;
 use crate::alarm_node::{self, KIND_ALARM};
 use crate::dashboard::{self, KIND_DASHBOARD};
 use crate::key::{self, KIND_KEY};
@@ -22,10 +23,6 @@ pub fn register_kinds(stack: &mut Stack) {
 }
 
 /// `<project>-<stage>[-owner]-`: the start of every name this stack gives.
-fn prefix(ctx: &Context) -> String {
-    format!("{}-", ctx.env().prefix())
-}
-
 struct Alarms;
 
 #[async_trait]

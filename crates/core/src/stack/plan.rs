@@ -201,6 +201,7 @@ impl Stack {
                     .map(|(k, f)| (k.clone(), f.value.clone()))
                     .collect(),
             },
+            (Some(o), PlanMode::Apply) if o.going => crate::resource::going_action(&node.id()),
             (Some(o), PlanMode::Apply) => node.diff(&desired, o),
             (Some(_), PlanMode::Destroy) if node.shared() => Action::NoOp,
             (Some(_), PlanMode::Destroy) => Action::Delete,
@@ -378,6 +379,9 @@ impl Stack {
             };
             let holds = match (orphans.get(&r.id), observed.get(i).and_then(Option::as_ref)) {
                 (Some(o), _) => o.kind.holds_data(ctx, &o.owned).await?,
+                // AWS is deleting it already (an earlier run was allowed to): nothing is left to
+                // protect, and refusing would stop the run that resumes the deletion.
+                (None, Some(obs)) if obs.going => false,
                 (None, Some(obs)) if i < self.nodes.len() => {
                     self.nodes[i].holds_data(ctx, obs).await?
                 }

@@ -263,6 +263,7 @@ impl Fake {
                     (k.clone(), p)
                 })
                 .collect(),
+            going: false,
         }
     }
 }
