@@ -256,7 +256,7 @@ pub enum Readiness {
 
 impl Observed {
     /// This observation, of a resource AWS is deleting (an earlier run's deletion, interrupted
-    /// or still under way): the plan replaces it whatever the spec says ([`going_action`]), so a
+    /// or still under way): the plan replaces it whatever the spec says (see `going_action`), so a
     /// destroy resumed after a crash waits for the deletion it started, and an apply creates the
     /// resource again once the old one is gone.
     pub fn going(mut self) -> Self {
