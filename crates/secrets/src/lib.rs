@@ -50,7 +50,6 @@
 #![warn(missing_docs)]
 
 mod error;
-mod listing;
 mod owned;
 mod parameter;
 mod refs;
