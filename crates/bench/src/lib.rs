@@ -85,6 +85,32 @@ pub fn makespan_table(rows: &[Makespan]) -> String {
     t
 }
 
+/// Each apply's critical path, a line per deploy: the nodes in order, with the time of those
+/// that take more than a call.
+pub fn chains(rows: &[Makespan]) -> String {
+    let mut t = String::new();
+    for m in rows {
+        let steps: Vec<String> = m
+            .chain
+            .iter()
+            .map(|(id, s)| {
+                if *s > model::CALL {
+                    format!("**{id}** ({})", minutes(*s))
+                } else {
+                    id.clone()
+                }
+            })
+            .collect();
+        t.push_str(&format!(
+            "- {}: {}
+",
+            m.system,
+            steps.join(" → ")
+        ));
+    }
+    t
+}
+
 /// The scale table.
 pub fn scale_table(rows: &[scale::Scale]) -> String {
     let mut t = String::from(

@@ -22,6 +22,8 @@ fn main() -> std::process::ExitCode {
     let (apply, destroy) = makespan::all(&systems);
     println!("## Apply makespan (minutes of modelled AWS time)\n");
     println!("{}", skyforge_bench::makespan_table(&apply));
+    println!("Critical paths (minutes):\n");
+    println!("{}", skyforge_bench::chains(&apply));
     println!("## Destroy makespan\n");
     println!("{}", skyforge_bench::makespan_table(&destroy));
     let sizes: &[usize] = if args.quick { &[1000] } else { &[1000, 5000] };

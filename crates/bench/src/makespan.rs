@@ -27,6 +27,9 @@ pub struct Makespan {
     pub layered: f64,
     /// Terraform at its default parallelism.
     pub terraform: f64,
+    /// The critical path of an apply, first to last: each node and what it takes (create and
+    /// wait, seconds); empty for a destroy.
+    pub chain: Vec<(String, f64)>,
 }
 
 impl Makespan {
@@ -80,6 +83,10 @@ pub fn measure(name: String, stack: &Stack) -> (Makespan, Makespan) {
         critical: schedule::critical_path(&jobs),
         layered: schedule::layered(&jobs),
         terraform: schedule::terraform(&jobs, TERRAFORM_PARALLELISM),
+        chain: schedule::critical_chain(&jobs)
+            .into_iter()
+            .map(|i| (jobs[i].id.to_string(), jobs[i].t.up()))
+            .collect(),
     };
     let destroy = Makespan {
         system: name,
@@ -88,6 +95,7 @@ pub fn measure(name: String, stack: &Stack) -> (Makespan, Makespan) {
         critical: schedule::destroy_critical_path(&jobs),
         layered: schedule::destroy_layered(&jobs),
         terraform: schedule::destroy_terraform(&jobs, TERRAFORM_PARALLELISM),
+        chain: Vec::new(),
     };
     (apply, destroy)
 }

@@ -100,6 +100,26 @@ pub fn critical_path(jobs: &[Job]) -> f64 {
     ready.iter().copied().fold(0.0, f64::max)
 }
 
+/// The nodes of the critical path, first to last: from the node ready last, back through the
+/// dependency each one waited for longest.
+pub fn critical_chain(jobs: &[Job]) -> Vec<usize> {
+    let mut created = vec![0.0f64; jobs.len()];
+    let mut ready = vec![0.0f64; jobs.len()];
+    let mut waited: Vec<Option<usize>> = vec![None; jobs.len()];
+    for (i, j) in jobs.iter().enumerate() {
+        let waits = j.needs_ready.iter().map(|&d| (ready[d], d));
+        let waits = waits.chain(j.needs_id.iter().map(|&d| (created[d], d)));
+        let last = waits.max_by(|a, b| a.0.total_cmp(&b.0));
+        waited[i] = last.map(|(_, d)| d);
+        created[i] = last.map_or(0.0, |(t, _)| t) + j.t.create;
+        ready[i] = created[i] + j.t.ready;
+    }
+    let end = (0..jobs.len()).max_by(|&a, &b| ready[a].total_cmp(&ready[b]));
+    let mut chain: Vec<usize> = std::iter::successors(end, |&i| waited[i]).collect();
+    chain.reverse();
+    chain
+}
+
 fn preds(jobs: &[Job]) -> Vec<Vec<usize>> {
     jobs.iter()
         .map(|j| j.needs_ready.iter().chain(&j.needs_id).copied().collect())
@@ -256,6 +276,7 @@ mod tests {
             job("ecs_service", 120.0, vec![2], vec![]),
         ];
         assert_eq!(critical_path(&jobs), 1.0 + 1.0 + 481.0 + 121.0);
+        assert_eq!(critical_chain(&jobs), vec![0, 1, 2, 4]);
         // Terraform awaits the db before the alarm as well; one slot serialises everything.
         assert_eq!(terraform(&jobs, 10), 604.0);
         assert_eq!(terraform(&jobs, 1), 1.0 + 1.0 + 481.0 + 1.0 + 121.0);

@@ -98,17 +98,21 @@ pub(crate) async fn tags_of(
     rid: &ResourceId,
     arn: &str,
 ) -> Result<skyforge_core::tags::Tags> {
-    let out = client(ctx)
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
-    Ok(out
-        .tag_list()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
-        .collect())
+    let read = || async {
+        let out = client(ctx)
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
+        let t = out
+            .tag_list()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())));
+        Ok(Some(t.collect()))
+    };
+    let t = skyforge_core::tags::read_once(ctx, arn, read).await?;
+    Ok(t.unwrap_or_default())
 }
 
 impl GroupNode {

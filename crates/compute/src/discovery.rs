@@ -31,18 +31,29 @@ fn sd_tags(t: Tags) -> Vec<Tag> {
         .collect()
 }
 
-async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Result<Tags> {
-    let out = client(ctx)
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
-    Ok(out
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect())
+/// A namespace's or service's tags (`None`: it is gone), read once per plan (its node and the
+/// orphan listing share them).
+pub(crate) async fn tags_of(
+    ctx: &Context,
+    rid: impl std::fmt::Display,
+    arn: &str,
+) -> Result<Option<Tags>> {
+    let read = || async {
+        let t = client(ctx)
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e));
+        let t = skyforge_core::none_if_aws_code(t, &["ResourceNotFoundException"])?;
+        Ok(t.map(|t| {
+            t.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        }))
+    };
+    tags::read_once(ctx, arn, read).await
 }
 
 /// Wait for a Cloud Map operation to succeed; `FAIL` is an error quoting Cloud Map.
@@ -224,6 +235,7 @@ impl Resource for NamespaceNode {
                 continue;
             }
             let found = tags_of(ctx, &rid, n.arn().unwrap_or_default()).await?;
+            let found = found.unwrap_or_default();
             // A same-named namespace of another stack (another VPC) is not ours.
             if tags::owned_logical_id(&found, ctx.env()).is_some() {
                 ours = Some((n.clone(), found));
@@ -432,7 +444,9 @@ impl Resource for SdServiceNode {
             return Ok(None);
         };
         let arn = s.arn().unwrap_or_default().to_string();
-        let found = tags_of(ctx, &rid, &arn).await?;
+        let Some(found) = tags_of(ctx, &rid, &arn).await? else {
+            return Ok(None);
+        };
         tags::ensure_owned(&found, ctx.env(), &rid, &self.name)?;
         let ttl = s
             .dns_config()

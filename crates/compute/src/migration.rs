@@ -7,7 +7,7 @@ use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{NetworkConfiguration, TaskDefinitionField};
+use aws_sdk_ecs::types::NetworkConfiguration;
 use skyforge_core::{
     ActionNode, Context, Environment, Error, Guard, Inputs, NodeId, Outputs, Ref, ResourceId,
     Result, Value,
@@ -138,14 +138,7 @@ impl ActionNode for MigrationAction {
         }
     }
     async fn last_trigger(&self, ctx: &Context, _: &Inputs) -> Result<Option<String>> {
-        let out = client(ctx)
-            .describe_task_definition()
-            .task_definition(&self.family)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeTaskDefinition", e));
-        let Some(out) = skyforge_core::none_if_aws_code(out, &["ClientException"])? else {
+        let Some(out) = crate::taskdef::described(ctx, self.id(), &self.family).await? else {
             return Ok(None);
         };
         Ok(out

@@ -3,9 +3,7 @@
 //! declared.
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{
-    ClusterField, ServiceField, TaskDefinitionFamilyStatus, TaskDefinitionField,
-};
+use aws_sdk_ecs::types::{ClusterField, TaskDefinitionFamilyStatus};
 use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -96,35 +94,16 @@ async fn list_clusters(ctx: &Context, rid: &ResourceId) -> Result<Vec<(String, T
 
 impl Kind {
     async fn list_services(&self, ctx: &Context, rid: &ResourceId) -> Result<Vec<Owned>> {
-        let ecs = client(ctx);
         let mut found = Vec::new();
         for (cluster, _) in clusters(ctx, rid).await? {
-            let arns: Vec<String> = ecs
-                .list_services()
-                .cluster(&cluster)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| Error::aws(rid, "ListServices", e))?;
-            for chunk in arns.chunks(10) {
-                let d = ecs
-                    .describe_services()
-                    .cluster(&cluster)
-                    .set_services(Some(chunk.to_vec()))
-                    .include(ServiceField::Tags)
-                    .send()
-                    .await
-                    .map_err(|e| Error::aws(rid, "DescribeServices", e))?;
-                for s in d.services().iter().filter(|s| s.status() == Some("ACTIVE")) {
-                    let t = tag_map(s.tags().iter().map(|t| (t.key(), t.value())));
-                    if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
-                        found.push(Owned::new(
-                            l,
-                            format!("{cluster}/{}", s.service_name().unwrap_or_default()),
-                        ));
-                    }
+            let services = crate::service::in_cluster(ctx, rid, &cluster).await?;
+            for s in services.iter().filter(|s| s.status() == Some("ACTIVE")) {
+                let t = tag_map(s.tags().iter().map(|t| (t.key(), t.value())));
+                if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
+                    found.push(Owned::new(
+                        l,
+                        format!("{cluster}/{}", s.service_name().unwrap_or_default()),
+                    ));
                 }
             }
         }
@@ -144,14 +123,7 @@ impl Kind {
             .map_err(|e| Error::aws(rid, "ListTaskDefinitionFamilies", e))?;
         let mut found = Vec::new();
         for f in families {
-            let d = ecs
-                .describe_task_definition()
-                .task_definition(&f)
-                .include(TaskDefinitionField::Tags)
-                .send()
-                .await
-                .map_err(|e| Error::aws(rid, "DescribeTaskDefinition", e));
-            let Some(d) = skyforge_core::none_if_aws_code(d, &["ClientException"])? else {
+            let Some(d) = crate::taskdef::described(ctx, rid, &f).await? else {
                 continue;
             };
             let t = tag_map(d.tags().iter().map(|t| (t.key(), t.value())));
@@ -175,20 +147,10 @@ impl Kind {
             .map_err(|e| Error::aws(rid, "DescribeScalableTargets", e))?;
         let mut found = Vec::new();
         for t in targets {
-            let got = aas
-                .list_tags_for_resource()
-                .resource_arn(t.scalable_target_arn().unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| Error::aws(rid, "ListTagsForResource", e));
-            let Some(got) = skyforge_core::none_if_aws_code(got, &["ResourceNotFoundException"])?
-            else {
+            let arn = t.scalable_target_arn().unwrap_or_default();
+            let Some(t2) = crate::scaling::tags_of(ctx, rid, arn).await? else {
                 continue;
             };
-            let t2: Tags = got
-                .tags()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
             if let Some(l) = tags::owned_logical_id(&t2, ctx.env()) {
                 found.push(Owned::new(l, t.resource_id()));
             }
@@ -236,21 +198,9 @@ impl Kind {
         };
         let mut found = Vec::new();
         for (id, arn) in arns {
-            let got = sd
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-                .await
-                .map_err(|e| Error::aws(rid, "ListTagsForResource", e));
-            let Some(got) = skyforge_core::none_if_aws_code(got, &["ResourceNotFoundException"])?
-            else {
+            let Some(t) = crate::discovery::tags_of(ctx, rid, &arn).await? else {
                 continue;
             };
-            let t: Tags = got
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
             if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
                 found.push(Owned::new(l, id));
             }

@@ -180,15 +180,9 @@ impl Resource for ScalingNode {
             return Ok(None);
         };
         let arn = t.scalable_target_arn().unwrap_or_default().to_string();
-        let found: Tags = aas
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&rid, "ListTagsForResource", e))?
-            .tags()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+        let Some(found) = tags_of(ctx, &rid, &arn).await? else {
+            return Ok(None);
+        };
         tags::ensure_owned(&found, ctx.env(), &rid, &resource_id)?;
         let mut o = Observed {
             physical_id: resource_id.clone(),
@@ -403,4 +397,28 @@ pub(crate) async fn deregister(
                 .send(),
         )
         .await
+}
+
+/// A scalable target's tags (`None`: it is gone), read once per plan (its node and the orphan
+/// listing share them).
+pub(crate) async fn tags_of(
+    ctx: &Context,
+    rid: impl std::fmt::Display,
+    arn: &str,
+) -> Result<Option<Tags>> {
+    let read = || async {
+        let t = client(ctx)
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e));
+        let t = skyforge_core::none_if_aws_code(t, &["ResourceNotFoundException"])?;
+        Ok(t.map(|t| {
+            t.tags()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        }))
+    };
+    tags::read_once(ctx, arn, read).await
 }

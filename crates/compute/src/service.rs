@@ -465,6 +465,13 @@ pub(crate) async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<Service>> {
+    if ctx.planning() {
+        let all = in_cluster(ctx, rid, cluster).await?;
+        let found = all.iter().find(|s| s.service_name() == Some(name));
+        if let Some(s) = found.filter(|s| s.status() != Some("INACTIVE")) {
+            return Ok(Some(s.clone()));
+        }
+    }
     let out = client(ctx)
         .describe_services()
         .cluster(cluster)
@@ -521,4 +528,43 @@ pub(crate) async fn delete_service(
         )
         .await?;
     crate::steady::wait_inactive(ctx, rid, cluster, name).await
+}
+
+/// Every service of `cluster` with its tags (`ListServices`, then `DescribeServices` ten at a
+/// time; none when the cluster does not exist). Described once per plan, shared by every
+/// service's observation and the orphan listing; outside a plan, each call describes.
+pub(crate) async fn in_cluster(
+    ctx: &Context,
+    rid: impl std::fmt::Display + Copy,
+    cluster: &str,
+) -> Result<std::sync::Arc<Vec<Service>>> {
+    ctx.memo(&format!("ecs:services:{cluster}"), || async {
+        let ecs = client(ctx);
+        let arns = ecs
+            .list_services()
+            .cluster(cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(rid, "ListServices", e));
+        let arns: Vec<String> =
+            skyforge_core::none_if_aws_code(arns, &["ClusterNotFoundException"])?
+                .unwrap_or_default();
+        let mut out = Vec::with_capacity(arns.len());
+        for chunk in arns.chunks(10) {
+            let d = ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(aws_sdk_ecs::types::ServiceField::Tags)
+                .send()
+                .await
+                .map_err(|e| Error::aws(rid, "DescribeServices", e))?;
+            out.extend(d.services().iter().cloned());
+        }
+        Ok(out)
+    })
+    .await
 }

@@ -6,6 +6,7 @@ use skyforge_core::Permissions;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
 use aws_sdk_ecs::types::{
     Compatibility, CpuArchitecture, NetworkMode, RuntimePlatform, TaskDefinition,
     TaskDefinitionField, TaskDefinitionStatus,
@@ -321,20 +322,35 @@ impl TaskDefNode {
     }
 }
 
+/// `DescribeTaskDefinition` of `family`'s newest revision with its tags; `None` when the family
+/// has none. Read once per plan: the task definition's node, the migration's and the orphan
+/// listing all ask.
+pub(crate) async fn described(
+    ctx: &Context,
+    rid: impl std::fmt::Display,
+    family: &str,
+) -> Result<Option<DescribeTaskDefinitionOutput>> {
+    let read = || async {
+        let out = client(ctx)
+            .describe_task_definition()
+            .task_definition(family)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "DescribeTaskDefinition", e));
+        skyforge_core::none_if_aws_code(out, &["ClientException"])
+    };
+    let key = format!("ecs:DescribeTaskDefinition:{family}");
+    Ok(ctx.memo(&key, read).await?.as_ref().clone())
+}
+
 /// The newest ACTIVE revision of `family`, with its tags.
 async fn describe(
     ctx: &Context,
     rid: &ResourceId,
     family: &str,
 ) -> Result<Option<(TaskDefinition, Tags)>> {
-    let out = client(ctx)
-        .describe_task_definition()
-        .task_definition(family)
-        .include(TaskDefinitionField::Tags)
-        .send()
-        .await
-        .map_err(|e| Error::aws(rid, "DescribeTaskDefinition", e));
-    let Some(out) = skyforge_core::none_if_aws_code(out, &["ClientException"])? else {
+    let Some(out) = described(ctx, rid, family).await? else {
         return Ok(None);
     };
     let found: Tags = out

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::context::Context;
 use crate::env::Environment;
 use crate::error::{Error, Result};
 
@@ -55,6 +56,18 @@ pub fn resource_tags(env: &Environment, logical_id: &str) -> Tags {
     t.extend(stack_tags(env));
     t.insert(LOGICAL_ID.into(), logical_id.into());
     t
+}
+
+/// The tags of the resource `arn` as `read` fetches them (`None`: the resource is gone), read at
+/// most once per plan: a node's observation and its kind's orphan listing both need them, and
+/// share one request ([`Context::memo`], keyed by the ARN). Outside a plan every call reads.
+pub async fn read_once<F, Fut>(ctx: &Context, arn: &str, read: F) -> Result<Option<Tags>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Tags>>>,
+{
+    let t = ctx.memo(&format!("tags:{arn}"), read).await?;
+    Ok(t.as_ref().clone())
 }
 
 /// Reject user tags in reserved namespaces or beyond AWS's limits (key 128, value 256).

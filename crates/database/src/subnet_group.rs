@@ -23,19 +23,24 @@ pub(crate) fn group_name(env: &Environment, logical: &str) -> String {
     naming::physical_name(env, NameKind::DbSubnetGroup, logical).unwrap_or_default()
 }
 
-/// The tags of an RDS resource by ARN.
+/// The tags of an RDS resource by ARN, read once per plan (its node and the orphan listing
+/// share them).
 pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Result<Tags> {
-    let out = client(ctx)
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
-    Ok(out
-        .tag_list()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
-        .collect())
+    let read = || async {
+        let out = client(ctx)
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
+        let t = out
+            .tag_list()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())));
+        Ok(Some(t.collect()))
+    };
+    let t = skyforge_core::tags::read_once(ctx, arn, read).await?;
+    Ok(t.unwrap_or_default())
 }
 
 #[async_trait]

@@ -406,14 +406,26 @@ struct Found {
     managed: BTreeSet<String>,
 }
 
+/// The role `name` (with its tags); `None` when it does not exist. Read once per plan: the
+/// role's observation and the orphan listing (for its tags) share it.
+pub(crate) async fn get_role(
+    ctx: &Context,
+    rid: impl std::fmt::Display,
+    name: &str,
+) -> Result<Option<aws_sdk_iam::types::Role>> {
+    let read = || async {
+        let got = client(ctx).get_role().role_name(name).send().await;
+        let got = got.map_err(|e| Error::aws(rid, "GetRole", e));
+        let got = skyforge_core::none_if_aws_code(got, &["NoSuchEntity"])?;
+        Ok(got.and_then(|g| g.role))
+    };
+    let got = ctx.memo(&format!("iam:GetRole:{name}"), read).await?;
+    Ok(got.as_ref().clone())
+}
+
 async fn read(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<Found>> {
     let iam = client(ctx);
-    let got = iam.get_role().role_name(name).send().await;
-    let got = skyforge_core::none_if_aws_code(
-        got.map_err(|e| Error::aws(rid, "GetRole", e)),
-        &["NoSuchEntity"],
-    )?;
-    let Some(role) = got.and_then(|g| g.role) else {
+    let Some(role) = get_role(ctx, rid, name).await? else {
         return Ok(None);
     };
     let mut policies = BTreeMap::new();

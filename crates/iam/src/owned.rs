@@ -41,10 +41,7 @@ impl OwnedKind for Roles {
         KIND_ROLE
     }
     fn permissions(&self) -> Option<Permissions> {
-        Some(
-            crate::node::ROLE_PERMISSIONS
-                .for_orphans_listed_by(&["iam:ListRoles", "iam:ListRoleTags"]),
-        )
+        Some(crate::node::ROLE_PERMISSIONS.for_orphans_listed_by(&["iam:ListRoles", "iam:GetRole"]))
     }
     fn service(&self) -> &'static str {
         "iam"
@@ -63,9 +60,11 @@ impl OwnedKind for Roles {
             .map_err(|e| Error::aws(&rid, "ListRoles", e))?;
         let mut found = Vec::new();
         for r in roles.iter().filter(|r| r.role_name().starts_with(&p)) {
-            let t = iam.list_role_tags().role_name(r.role_name()).send().await;
-            let t = t.map(|t| t.tags().to_vec());
-            if let Some(l) = ours(ctx, t.map_err(|e| Error::aws(&rid, "ListRoleTags", e)))? {
+            // GetRole answers with the tags, and the role's observation reads it too.
+            let Some(role) = crate::node::get_role(ctx, &rid, r.role_name()).await? else {
+                continue;
+            };
+            if let Some(l) = ours(ctx, Ok(role.tags().to_vec()))? {
                 found.push(Owned::new(l, r.role_name()));
             }
         }

@@ -33,8 +33,30 @@ pub(crate) fn elb_tags(t: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-/// The tags of each of `arns` (DescribeTags takes 20 at a time).
+/// The tags of each of `arns` (DescribeTags takes 20 at a time). While planning, each answer is
+/// kept for the rest of the plan: a node's observation after the orphan listing (which asks for
+/// every resource of the kind at once) reads nothing, and one alone reads only its own. The
+/// same list asked again (each rule of a listener) is read once.
 pub(crate) async fn tags_of(
+    ctx: &Context,
+    rid: &ResourceId,
+    arns: &[String],
+) -> Result<Vec<(String, Tags)>> {
+    if let [arn] = arns {
+        let read = || async { Ok(describe_tags(ctx, rid, arns).await?.pop().map(|(_, t)| t)) };
+        let t = tags::read_once(ctx, arn, read).await?;
+        return Ok(t.map(|t| (arn.clone(), t)).into_iter().collect());
+    }
+    // The rules of one listener are each observed with the same listing: one read for all.
+    let key = format!("elbv2:DescribeTags:{}", arns.join(","));
+    let out = ctx.memo(&key, || describe_tags(ctx, rid, arns)).await?;
+    for (arn, t) in out.iter() {
+        tags::read_once(ctx, arn, || async { Ok(Some(t.clone())) }).await?;
+    }
+    Ok(out.as_ref().clone())
+}
+
+async fn describe_tags(
     ctx: &Context,
     rid: &ResourceId,
     arns: &[String],

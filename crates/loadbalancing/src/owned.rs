@@ -38,14 +38,7 @@ impl Kind {
                 }
             }
         } else {
-            let pages: Vec<_> = elb
-                .describe_target_groups()
-                .into_paginator()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| Error::aws(&rid, "DescribeTargetGroups", e))?;
-            for g in pages.iter().flat_map(|p| p.target_groups()) {
+            for g in crate::target_group::all(ctx, &rid).await?.iter() {
                 if let (Some(n), Some(a)) = (g.target_group_name(), g.target_group_arn()) {
                     out.push((n.to_string(), a.to_string()));
                 }

@@ -5,6 +5,7 @@
 
 use skyforge_core::Permissions;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -98,16 +99,9 @@ impl TgNode {
     async fn find(&self, ctx: &Context, want: Option<&str>) -> Result<Option<(TargetGroup, Tags)>> {
         let rid = self.id();
         let prefix = format!("{}-", self.base(ctx.env()));
-        let pages: Vec<_> = client(ctx)
-            .describe_target_groups()
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws(&rid, "DescribeTargetGroups", e))?;
-        let mut mine: Vec<TargetGroup> = pages
+        let mut mine: Vec<TargetGroup> = all(ctx, &rid)
+            .await?
             .iter()
-            .flat_map(|p| p.target_groups())
             .filter(|g| {
                 g.target_group_name()
                     .is_some_and(|n| n.starts_with(&prefix))
@@ -377,4 +371,25 @@ pub(crate) async fn delete(ctx: &Context, guard: &Guard, arn: &str) -> Result<()
             || elb.delete_target_group().target_group_arn(arn).send(),
         )
         .await
+}
+
+/// Every target group of the account and region, every page: ELBv2 has no tag filter, and a
+/// group's name is cut short. Listed once per plan, shared by every group's observation and the
+/// orphan listing; outside a plan, each call lists.
+pub(crate) async fn all(ctx: &Context, rid: &ResourceId) -> Result<Arc<Vec<TargetGroup>>> {
+    ctx.memo("elbv2:DescribeTargetGroups", || async {
+        let pages: Vec<_> = client(ctx)
+            .describe_target_groups()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(rid, "DescribeTargetGroups", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.target_groups())
+            .cloned()
+            .collect())
+    })
+    .await
 }

@@ -1,6 +1,9 @@
 //! The log group node.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::types::LogGroup as ApiLogGroup;
 use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -34,20 +37,58 @@ pub(crate) struct Found {
     pub(crate) kms_key: Option<String>,
 }
 
-/// The observed log group `name` with its tags; `None` when absent.
-pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<Found>> {
-    let logs = client(ctx);
-    let out = logs
+/// The log groups whose names start with `prefix`, every page; once per plan.
+pub(crate) async fn listed(
+    ctx: &Context,
+    rid: impl std::fmt::Display,
+    prefix: &str,
+) -> Result<Arc<Vec<ApiLogGroup>>> {
+    ctx.memo(&format!("logs:DescribeLogGroups:{prefix}"), || async {
+        let pages: Vec<_> = client(ctx)
+            .describe_log_groups()
+            .log_group_name_prefix(prefix)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws(rid, "DescribeLogGroups", e))?;
+        Ok(pages.iter().flat_map(|p| p.log_groups()).cloned().collect())
+    })
+    .await
+}
+
+/// The path of the groups beside `name` (up to its last `/`) when it names the project: a
+/// stage's services (`/ecs/alva/staging/`), a database's logs (`/aws/rds/instance/alva-…/`).
+/// Not `/aws/lambda/`, which would list every function's group in the account.
+fn beside<'a>(name: &'a str, env: &Environment) -> Option<&'a str> {
+    let end = name.rfind('/').filter(|&i| i > 0)?;
+    let path = &name[..=end];
+    path.contains(env.project_name()).then_some(path)
+}
+
+/// The log group `name` as CloudWatch Logs describes it; `None` when absent. While planning, the
+/// groups beside it are listed once and shared by their nodes and by the orphan listing of the
+/// same prefix.
+async fn describe(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<ApiLogGroup>> {
+    let exact = |g: &&ApiLogGroup| g.log_group_name() == Some(name);
+    if ctx.planning()
+        && let Some(path) = beside(name, ctx.env())
+    {
+        let groups = listed(ctx, rid, path).await?;
+        return Ok(groups.iter().find(exact).cloned());
+    }
+    let out = client(ctx)
         .describe_log_groups()
         .log_group_name_prefix(name)
         .send()
         .await
         .map_err(|e| Error::aws(rid, "DescribeLogGroups", e))?;
-    let Some(g) = out
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-    else {
+    Ok(out.log_groups().iter().find(exact).cloned())
+}
+
+/// The observed log group `name` with its tags; `None` when absent.
+pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<Found>> {
+    let Some(g) = describe(ctx, rid, name).await? else {
         return Ok(None);
     };
     let arn = g
@@ -55,22 +96,39 @@ pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<
         .unwrap_or_default()
         .trim_end_matches(":*")
         .to_string();
-    let t = logs
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
-    let found: Tags = t
-        .tags()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
+    let Some(found) = tags_of(ctx, rid, &arn).await? else {
+        return Ok(None);
+    };
     Ok(Some(Found {
         arn,
         tags: found,
         retention: g.retention_in_days(),
         kms_key: g.kms_key_id().map(String::from),
     }))
+}
+
+/// The tags of the log group `arn` (`None`: it is gone), read once per plan (its node and the
+/// orphan listing share them).
+pub(crate) async fn tags_of(
+    ctx: &Context,
+    rid: impl std::fmt::Display,
+    arn: &str,
+) -> Result<Option<Tags>> {
+    let read = || async {
+        let t = client(ctx)
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e));
+        let t = skyforge_core::none_if_aws_code(t, &["ResourceNotFoundException"])?;
+        Ok(t.map(|t| {
+            t.tags()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        }))
+    };
+    skyforge_core::tags::read_once(ctx, arn, read).await
 }
 
 /// The calls of a log group.
@@ -271,4 +329,26 @@ pub(crate) async fn delete(ctx: &Context, guard: &Guard, name: &str) -> Result<(
             client(ctx).delete_log_group().log_group_name(name).send(),
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beside;
+    use skyforge_core::{Environment, Stage};
+
+    #[test]
+    fn groups_beside_a_name_are_shared_only_under_the_project() {
+        let env = Environment::new("alva", Stage::Staging);
+        assert_eq!(
+            beside("/ecs/alva/staging/api", &env),
+            Some("/ecs/alva/staging/")
+        );
+        assert_eq!(
+            beside("/aws/rds/instance/alva-staging-db/postgresql", &env),
+            Some("/aws/rds/instance/alva-staging-db/")
+        );
+        assert_eq!(beside("/aws/lambda/other-function", &env), None);
+        assert_eq!(beside("alva-flat-name", &env), None);
+        assert_eq!(beside("/alva", &env), None);
+    }
 }

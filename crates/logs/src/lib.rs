@@ -39,8 +39,8 @@ mod mock_tests;
 use async_trait::async_trait;
 use skyforge_core::Permissions;
 use skyforge_core::{
-    Component, Context, Environment, Error, Guard, NodeId, Owned, OwnedKind, ResourceId, Result,
-    Stack, tags,
+    Component, Context, Environment, Guard, NodeId, Owned, OwnedKind, ResourceId, Result, Stack,
+    tags,
 };
 
 use group::LogGroupNode;
@@ -123,36 +123,17 @@ impl OwnedKind for PrefixKind {
         "logs"
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let logs = ctx.client(aws_sdk_cloudwatchlogs::Client::new);
         let prefix = (self.prefix)(ctx.env());
         let rid = ResourceId::new(self.kind, "*");
-        let pages: Vec<_> = logs
-            .describe_log_groups()
-            .log_group_name_prefix(&prefix)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws(&rid, "DescribeLogGroups", e))?;
         let mut found = Vec::new();
-        for g in pages.iter().flat_map(|p| p.log_groups()) {
+        for g in group::listed(ctx, &rid, &prefix).await?.iter() {
             let (Some(name), Some(arn)) = (g.log_group_name(), g.arn()) else {
                 continue;
             };
-            let t = logs
-                .list_tags_for_resource()
-                .resource_arn(arn.trim_end_matches(":*"))
-                .send()
-                .await
-                .map_err(|e| Error::aws(&rid, "ListTagsForResource", e));
-            let Some(t) = skyforge_core::none_if_aws_code(t, &["ResourceNotFoundException"])?
-            else {
+            let arn = arn.trim_end_matches(":*");
+            let Some(t) = group::tags_of(ctx, &rid, arn).await? else {
                 continue;
             };
-            let t: tags::Tags = t
-                .tags()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
             if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
                 found.push(Owned::new(l, name));
             }

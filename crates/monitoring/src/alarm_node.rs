@@ -340,18 +340,22 @@ pub(crate) async fn describe(
         .cloned())
 }
 
+/// An alarm's tags, read once per plan (its node and the orphan listing share them).
 pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Result<Tags> {
-    let out = client(ctx)
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
-    Ok(out
-        .tags()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-        .collect())
+    let read = || async {
+        let out = client(ctx)
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e))?;
+        let t = out.tags().iter();
+        Ok(Some(
+            t.filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
+        ))
+    };
+    Ok(tags::read_once(ctx, arn, read).await?.unwrap_or_default())
 }
 
 async fn sync_tags(

@@ -337,18 +337,23 @@ pub(crate) async fn alias_target(
         .map(|(_, key)| key.clone()))
 }
 
+/// A key's tags, read once per plan (its node and the orphan listing share them).
 pub(crate) async fn key_tags(ctx: &Context, rid: &ResourceId, key_id: &str) -> Result<Tags> {
-    let out = client(ctx)
-        .list_resource_tags()
-        .key_id(key_id)
-        .send()
-        .await
-        .map_err(|e| Error::aws(rid, "ListResourceTags", e))?;
-    Ok(out
-        .tags()
-        .iter()
-        .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
-        .collect())
+    let read = || async {
+        let out = client(ctx)
+            .list_resource_tags()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListResourceTags", e))?;
+        let t = out.tags().iter();
+        Ok(Some(
+            t.map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+                .collect(),
+        ))
+    };
+    let t = skyforge_core::tags::read_once(ctx, &format!("kms:{key_id}"), read).await?;
+    Ok(t.unwrap_or_default())
 }
 
 fn kms_tags(t: &Tags) -> Vec<Tag> {

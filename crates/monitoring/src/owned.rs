@@ -79,21 +79,9 @@ impl OwnedKind for Topics {
             if !arn.contains(&start) {
                 continue;
             }
-            let t = topic_node::client(ctx)
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| Error::aws(&rid, "ListTagsForResource", e));
-            let Some(t) = skyforge_core::none_if_aws_code(t, &["NotFound", "ResourceNotFound"])?
-            else {
+            let Some(t) = topic_node::tags_of(ctx, &rid, arn).await? else {
                 continue;
             };
-            let t: tags::Tags = t
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
             if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
                 found.push(Owned::new(l, arn));
             }

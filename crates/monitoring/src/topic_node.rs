@@ -177,17 +177,9 @@ impl Resource for TopicNode {
             return Ok(None);
         };
         let sns = client(ctx);
-        let t = sns
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&rid, "ListTagsForResource", e))?;
-        let found: Tags = t
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
+        let Some(found) = tags_of(ctx, &rid, &arn).await? else {
+            return Ok(None);
+        };
         tags::ensure_owned(&found, ctx.env(), &rid, &name)?;
         let attrs = sns
             .get_topic_attributes()
@@ -326,4 +318,25 @@ pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<
         .iter()
         .find(|a| a.ends_with(&suffix))
         .cloned())
+}
+
+/// A topic's tags (`None`: it is gone), read once per plan (its node and the orphan listing
+/// share them).
+pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Result<Option<Tags>> {
+    let read = || async {
+        let t = client(ctx)
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e));
+        let t = skyforge_core::none_if_aws_code(t, &["NotFound", "ResourceNotFound"])?;
+        Ok(t.map(|t| {
+            t.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        }))
+    };
+    tags::read_once(ctx, arn, read).await
 }

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use skyforge_core::Permissions;
-use skyforge_core::tags::{self, Tags};
+use skyforge_core::tags;
 use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
 use crate::repository::KIND_REPOSITORY;
@@ -56,41 +56,22 @@ impl OwnedKind for RepositoriesKind {
         "ecr"
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let ecr = crate::repository::client(ctx);
         let env = ctx.env();
         let prefix = format!("{}/{}/", env.project_name(), env.stage().as_str());
-        let repos = ecr
-            .describe_repositories()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("ecr_repository.*", "DescribeRepositories", e))?;
+        let repos = crate::repository::all(ctx).await?;
         let mut found = Vec::new();
-        for r in repos {
+        for r in repos.iter() {
             let (Some(name), Some(arn)) = (r.repository_name(), r.repository_arn()) else {
                 continue;
             };
             if !name.starts_with(&prefix) {
                 continue;
             }
-            let t = ecr
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| Error::aws("ecr_repository.*", "ListTagsForResource", e));
             // Deleted since the listing (by another run): nothing to own.
-            let Some(t) = skyforge_core::none_if_aws_code(t, &["RepositoryNotFoundException"])?
-            else {
+            let rid = "ecr_repository.*";
+            let Some(t) = crate::repository::tags_of(ctx, rid, arn).await? else {
                 continue;
             };
-            let t: Tags = t
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
             if let Some(l) = tags::owned_logical_id(&t, env) {
                 found.push(Owned::new(l, name));
             }

@@ -1,9 +1,12 @@
 //! ECR repositories.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::types::{
-    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
+    Repository as ApiRepository, Tag,
 };
 use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
@@ -390,34 +393,13 @@ impl Resource for RepositoryNode {
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
         let ecr = client(ctx);
         let name = self.name(ctx.env());
-        let repo = match ecr
-            .describe_repositories()
-            .repository_names(&name)
-            .send()
-            .await
-        {
-            Ok(o) => o.repositories().first().cloned(),
-            Err(e) => {
-                let e = Error::aws(self.id(), "DescribeRepositories", e);
-                if e.aws_code() == Some("RepositoryNotFoundException") {
-                    return Ok(None);
-                }
-                return Err(e);
-            }
+        let Some(repo) = find(ctx, &self.id(), &name).await? else {
+            return Ok(None);
         };
-        let Some(repo) = repo else { return Ok(None) };
         let arn = repo.repository_arn().unwrap_or_default().to_string();
-        let t = ecr
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", e))?;
-        let found: Tags = t
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
+        let Some(found) = tags_of(ctx, &self.id(), &arn).await? else {
+            return Ok(None);
+        };
         tags::ensure_owned(&found, ctx.env(), &self.id(), &name)?;
         let lifecycle = match ecr
             .get_lifecycle_policy()
@@ -689,4 +671,65 @@ pub(crate) async fn delete_repository(
         }
         other => other,
     }
+}
+
+/// A repository's tags (`None`: it is gone), read once per plan (its node and the orphan listing
+/// share them).
+pub(crate) async fn tags_of(
+    ctx: &Context,
+    rid: impl std::fmt::Display,
+    arn: &str,
+) -> Result<Option<Tags>> {
+    let read = || async {
+        let t = client(ctx)
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(rid, "ListTagsForResource", e));
+        let t = skyforge_core::none_if_aws_code(t, &["RepositoryNotFoundException"])?;
+        Ok(t.map(|t| {
+            t.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        }))
+    };
+    tags::read_once(ctx, arn, read).await
+}
+
+/// The repository `name`; `None` when it does not exist. While planning, from the listing.
+async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<ApiRepository>> {
+    if ctx.planning() {
+        let all = all(ctx).await?;
+        let found = all.iter().find(|r| r.repository_name() == Some(name));
+        if let Some(r) = found {
+            return Ok(Some(r.clone()));
+        }
+    }
+    let out = client(ctx)
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+        .map_err(|e| Error::aws(rid, "DescribeRepositories", e));
+    let out = skyforge_core::none_if_aws_code(out, &["RepositoryNotFoundException"])?;
+    Ok(out.and_then(|o| o.repositories().first().cloned()))
+}
+
+/// Every repository of the account and region, every page (ECR has no tag filter). Listed once
+/// per plan, shared by every repository's observation and the orphan listing; outside a plan,
+/// each call lists.
+pub(crate) async fn all(ctx: &Context) -> Result<Arc<Vec<ApiRepository>>> {
+    ctx.memo("ecr:DescribeRepositories", || async {
+        client(ctx)
+            .describe_repositories()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("ecr_repository.*", "DescribeRepositories", e))
+    })
+    .await
 }

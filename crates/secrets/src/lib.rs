@@ -50,6 +50,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod listing;
 mod owned;
 mod parameter;
 mod refs;

@@ -4,11 +4,9 @@
 //! explicit allowance (`--allow-destroy secret.ID`); a `String` parameter does not.
 
 use async_trait::async_trait;
-use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
-use aws_sdk_ssm::types::ParameterStringFilter;
 use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
-use skyforge_core::{Context, Error, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
+use skyforge_core::{Context, Guard, Owned, OwnedKind, ResourceId, Result, Stack};
 
 use crate::parameter::KIND_PARAMETER;
 use crate::secret::KIND_SECRET;
@@ -41,23 +39,9 @@ impl OwnedKind for SecretsKind {
         "secretsmanager"
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let filter =
-            |key: FilterNameStringType, v: &str| Filter::builder().key(key).values(v).build();
-        let secrets = crate::secret::client(ctx)
-            .list_secrets()
-            .filters(filter(FilterNameStringType::TagKey, tags::STACK))
-            .filters(filter(
-                FilterNameStringType::TagValue,
-                &tags::stack_name(ctx.env()),
-            ))
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("secret.*", "ListSecrets", e))?;
+        let secrets = crate::listing::secrets(ctx).await?;
         Ok(secrets
             .iter()
-            .flat_map(|page| page.secret_list())
             .filter_map(|s| {
                 let t: Tags = s
                     .tags()
@@ -97,42 +81,14 @@ impl OwnedKind for ParametersKind {
         "ssm"
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
-        let ssm = crate::parameter::client(ctx);
-        let params = ssm
-            .describe_parameters()
-            .parameter_filters(
-                ParameterStringFilter::builder()
-                    .key(format!("tag:{}", tags::STACK))
-                    .values(tags::stack_name(ctx.env()))
-                    .build()
-                    .map_err(|e| Error::Config(e.to_string()))?,
-            )
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("ssm_parameter.*", "DescribeParameters", e))?;
+        let params = crate::listing::listed(ctx).await?;
         let mut found = Vec::new();
-        for p in params.iter().flat_map(|page| page.parameters()) {
+        for p in params.iter() {
             let Some(name) = p.name() else { continue };
-            let t = ssm
-                .list_tags_for_resource()
-                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
-                .resource_id(name)
-                .send()
-                .await
-                .map_err(|e| Error::aws("ssm_parameter.*", "ListTagsForResource", e));
             // Deleted since the listing (by another run): nothing to own.
-            let Some(t) =
-                skyforge_core::none_if_aws_code(t, &["InvalidResourceId", "ParameterNotFound"])?
-            else {
+            let Some(t) = crate::listing::tags_of(ctx, "ssm_parameter.*", name).await? else {
                 continue;
             };
-            let t: Tags = t
-                .tag_list()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
             if let Some(l) = tags::owned_logical_id(&t, ctx.env()) {
                 let secure = p.r#type() == Some(&aws_sdk_ssm::types::ParameterType::SecureString);
                 found.push(Owned::new(l, name).with("secure", secure.to_string()));

@@ -3,9 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::types::{
-    ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
-};
+use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging};
 use skyforge_core::Permissions;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
@@ -14,6 +12,7 @@ use skyforge_core::{
 };
 use typed_builder::TypedBuilder;
 
+use crate::listing;
 use crate::refs::{SecretKind, SecretRef};
 use crate::secret::{ROTATION_TAG, effective_rotation, observed_rotation};
 use crate::value::Resolver;
@@ -351,6 +350,7 @@ pub(crate) const PARAMETER_PERMISSIONS: Permissions = Permissions {
         "ssm:DescribeParameters",
         "ssm:ListTagsForResource",
         "ssm:GetParameter",
+        "ssm:GetParameters",
     ],
     create: &[
         "ssm:PutParameter",
@@ -448,51 +448,17 @@ impl Resource for ParameterNode {
         f
     }
     async fn observe(&self, ctx: &Context, _: &Inputs) -> Result<Option<Observed>> {
-        let ssm = client(ctx);
         let name = self.name(ctx.env());
-        let p = match ssm.get_parameter().name(&name).send().await {
-            Ok(o) => o.parameter().cloned(),
-            Err(e) => {
-                let e = Error::aws(self.id(), "GetParameter", e);
-                if e.aws_code() == Some("ParameterNotFound") {
-                    return Ok(None);
-                }
-                return Err(e);
-            }
+        let rid = self.id();
+        let Some(p) = listing::parameter(ctx, &rid, &name).await? else {
+            return Ok(None);
         };
-        let Some(p) = p else { return Ok(None) };
-        let tag_list = ssm
-            .list_tags_for_resource()
-            .resource_type(ResourceTypeForTagging::Parameter)
-            .resource_id(&name)
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "ListTagsForResource", e))?;
-        let found: Tags = tag_list
-            .tag_list()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
-        tags::ensure_owned(&found, ctx.env(), &self.id(), &name)?;
-        let filter = ParameterStringFilter::builder()
-            .key("Name")
-            .option("Equals")
-            .values(&name)
-            .build()
-            .map_err(|e| -> Error {
-                crate::Error::Request {
-                    resource: self.id().clone(),
-                    message: e.to_string(),
-                }
-                .into()
-            })?;
-        let meta = ssm
-            .describe_parameters()
-            .parameter_filters(filter)
-            .send()
-            .await
-            .map_err(|e| Error::aws(self.id(), "DescribeParameters", e))?;
-        let meta = meta.parameters().first();
+        let Some(found) = listing::tags_of(ctx, &rid, &name).await? else {
+            return Ok(None);
+        };
+        tags::ensure_owned(&found, ctx.env(), &rid, &name)?;
+        let meta = listing::metadata(ctx, &rid, &name).await?;
+        let meta = meta.as_ref();
         let secure = p.r#type() == Some(&ParameterType::SecureString);
         let mut o = Observed {
             physical_id: name.clone(),

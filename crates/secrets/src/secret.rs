@@ -514,6 +514,9 @@ impl SecretNode {
         ctx: &Context,
     ) -> Result<Option<aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput>>
     {
+        if let Some(d) = crate::listing::listed_secret(ctx, &self.name(ctx.env())).await? {
+            return Ok(Some(d));
+        }
         match client(ctx)
             .describe_secret()
             .secret_id(self.name(ctx.env()))
@@ -535,7 +538,10 @@ impl SecretNode {
 
 /// The calls of a secret; its value may be generated (`GetRandomPassword`) or read from another secret or parameter.
 pub(crate) const SECRET_PERMISSIONS: Permissions = Permissions {
-    observe: &["secretsmanager:DescribeSecret"],
+    observe: &[
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:ListSecrets",
+    ],
     create: &[
         "secretsmanager:CreateSecret",
         "secretsmanager:TagResource",

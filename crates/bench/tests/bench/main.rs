@@ -41,7 +41,8 @@ fn quick_benchmark_meets_its_goals() {
     let n = rt.block_on(noop::run(alva, &project)).unwrap();
     println!("{}", skyforge_bench::noop_table(std::slice::from_ref(&n)));
     assert!(n.no_changes, "the second plan had changes");
-    // The goal is one request per kind; 6.2 today (the tags read one resource at a time, see
-    // docs/performance.md): this bound catches a regression, not the goal.
-    assert!(n.requests > 0 && n.per_kind() <= 6.5, "{n:?}");
+    // The goal is one request per kind; 4.4 today (tags and configuration read one resource at
+    // a time, see docs/performance.md): this bound (10 % over) catches a regression, not the
+    // goal.
+    assert!(n.requests > 0 && n.per_kind() <= 4.9, "{n:?}");
 }
