@@ -48,6 +48,14 @@ def _ec2(context):
     return ec2_backends[context.account_id][context.region]
 
 
+def mine(context, record):
+    """Whether a service or one-off task record is in the caller's account and region: ECS is
+    regional, and a record advanced with another region's context released its interface from
+    the wrong EC2 backend (the interface stayed `in-use` for ever; the crash test, in us-east-1,
+    met it while spendsense ran in us-west-1 beside it)."""
+    return record["account"] == context.account_id and record["region"] == context.region
+
+
 def add_faults(spec: dict) -> None:
     with state.LOCK:
         for f in spec.get("faults", []):
@@ -131,6 +139,7 @@ def _launch(context, svc, dep, now):
         "stoppedReason": None,
         "exitCode": None,
         "eni": None,
+        "where": (context.account_id, context.region),
         "subnet": subnet_id,
         "containers": list(images),
         "startedBy": None,
@@ -160,6 +169,9 @@ def _stop(task, at, code, reason, scale, exit_code=None):
 
 def _create_eni(context, subnet_id, groups):
     backend = _ec2(context)
+    if any(backend.get_security_group_from_id(g) is None for g in groups or []):
+        # moto would make a group of that ID on the spot; AWS cannot attach a missing group.
+        return None
     try:
         subnet = backend.get_subnet(subnet_id)
         eni = backend.create_network_interface(
@@ -175,9 +187,13 @@ def _create_eni(context, subnet_id, groups):
     return eni.id
 
 
-def _release_eni(context, task):
+def _release_eni(task):
+    """The task's interface goes, from the EC2 backend of the account and region it was made in."""
+    from moto.ec2.models import ec2_backends
+
     if task["eni"]:
-        _ec2(context).enis.pop(task["eni"], None)
+        account, region = task["where"]
+        ec2_backends[account][region].enis.pop(task["eni"], None)
         task["eni"] = None
 
 
@@ -224,7 +240,7 @@ def _step(context, svc, now):
     changed = False
     for t in svc["tasks"]:
         if _task_status(t, now) == "STOPPED" and t["eni"]:
-            _release_eni(context, t)
+            _release_eni(t)
         if t.get("fault") and t["stop_at"] is not None and now >= t["stop_at"] and not t["counted"]:
             t["counted"] = True
             dep = next((d for d in svc["deployments"] if d["id"] == t["deployment"]), None)
@@ -385,12 +401,7 @@ def create_service(context, request):
     cluster = (request.get("cluster") or "default").split("/")[-1]
     with state.LOCK:
         for svc in _SVC.values():
-            if (
-                svc["cluster"] == cluster
-                and svc["name"] == name
-                and not svc.get("inactive")
-                and svc["account"] == context.account_id
-            ):
+            if svc["cluster"] == cluster and svc["name"] == name and not svc.get("inactive") and mine(context, svc):
                 if svc["deleted_at"] is not None:
                     raise CommonServiceException(
                         "InvalidParameterException", "Creation of service was not idempotent.", 400
@@ -402,6 +413,7 @@ def create_service(context, request):
     svc = {
         "app": state.app_of(context.request.headers),
         "account": context.account_id,
+        "region": context.region,
         "cluster": cluster,
         "name": name,
         "desired": int(request.get("desiredCount") or 0),
@@ -422,7 +434,7 @@ def create_service(context, request):
         # crash test, whose cycles make the same services again and again).
         old = _SVC.get(out.get("serviceArn"))
         for t in old["tasks"] if old else []:
-            _release_eni(context, t)
+            _release_eni(t)
         _SVC[out.get("serviceArn")] = svc
         _inject(svc, out, now)
     return resp
@@ -467,9 +479,7 @@ def update_service(context, request):
 def _find(context, cluster, service):
     cluster = (cluster or "default").split("/")[-1]
     name = (service or "").split("/")[-1]
-    live = [
-        s for s in _SVC.values() if s["cluster"] == cluster and s["name"] == name and s["account"] == context.account_id
-    ]
+    live = [s for s in _SVC.values() if s["cluster"] == cluster and s["name"] == name and mine(context, s)]
     return live[-1] if live else None
 
 
@@ -524,7 +534,7 @@ def delete_cluster(context, request):
     now = state.now()
     with state.LOCK:
         for svc in _SVC.values():
-            if svc["cluster"] != cluster or svc["account"] != context.account_id:
+            if svc["cluster"] != cluster or not mine(context, svc):
                 continue
             _reconcile(context, svc, now)
             if _status(svc, now) != "INACTIVE":
@@ -579,13 +589,8 @@ def _service_tasks(context, cluster):
     from . import ecs_runtask
 
     cluster = (cluster or "default").split("/")[-1]
-    mine = [
-        (s, t)
-        for s in _SVC.values()
-        if s["cluster"] == cluster and s["account"] == context.account_id
-        for t in s["tasks"]
-    ]
-    return mine + ecs_runtask.tasks_of(context, cluster)
+    found = [(s, t) for s in _SVC.values() if s["cluster"] == cluster and mine(context, s) for t in s["tasks"]]
+    return found + ecs_runtask.tasks_of(context, cluster)
 
 
 def list_tasks(context, request):
@@ -596,7 +601,8 @@ def list_tasks(context, request):
 
     with state.LOCK:
         for s in _SVC.values():
-            _reconcile(context, s, now)
+            if mine(context, s):
+                _reconcile(context, s, now)
         ecs_runtask.release_enis(context, now)
         arns = []
         for s, t in _service_tasks(context, request.get("cluster")):
@@ -634,9 +640,9 @@ def describe_tasks(context, request):
     if not rest:
         return {"tasks": found, "failures": []}
     resp = call_moto(context)
-    mine = {t["taskArn"] for t in found}
+    shown = {t["taskArn"] for t in found}
     resp["tasks"] = found + resp.get("tasks", [])
-    resp["failures"] = [f for f in resp.get("failures", []) if f.get("arn") not in mine]
+    resp["failures"] = [f for f in resp.get("failures", []) if f.get("arn") not in shown]
     return resp
 
 
@@ -653,38 +659,17 @@ WRAPPERS = {
 
 
 def sweep(context):
-    """Advance every service and one-off task of the account (their stopped tasks' network
-    interfaces go): called before EC2 looks at interfaces, so a subnet or group waits for the
-    tasks and no longer than them."""
+    """Advance every service and one-off task of the caller's account and region (their stopped
+    tasks' network interfaces go): called before EC2 looks at interfaces, so a subnet or group
+    waits for the tasks and no longer than them."""
     from . import ecs_runtask
 
     now = state.now()
     with state.LOCK:
         for svc in _SVC.values():
-            if svc["account"] == context.account_id:
+            if mine(context, svc):
                 _reconcile(context, svc, now)
         ecs_runtask.release_enis(context, now)
-        _release_untracked(context)
-
-
-def _release_untracked(context):
-    """A task interface whose task no record holds any more goes, as AWS releases an interface
-    with its task. The harness makes an interface and records its task under one lock, so an
-    untracked one is a task record the harness lost: the crash test met three (a destroy then
-    waited for ever on the subnet and group). How a record is lost is not known yet; each
-    release is printed to the emulator's log so that it can be traced."""
-    from . import ecs_runtask
-
-    held = {t["eni"] for s in _SVC.values() for t in s["tasks"] if t["eni"]}
-    held |= {t["eni"] for _, t in ecs_runtask._RUN.values() if t["eni"]}
-    mark = f"arn:aws:ecs:{context.region}:{context.account_id}:attachment/"
-    backend = _ec2(context)
-    for eni_id, eni in list(backend.enis.items()):
-        if eni_id in held or not (getattr(eni, "description", "") or "").startswith(mark):
-            continue
-        subnet = getattr(getattr(eni, "subnet", None), "id", None)
-        print(f"[harness] released {eni_id} in {subnet}: its ECS task is no longer tracked", flush=True)
-        backend.enis.pop(eni_id, None)
 
 
 def _patch_family_lookup():

@@ -23,7 +23,7 @@ _RUN: dict = {}  # task ARN -> (owner record, task)
 
 
 def tasks_of(context, cluster):
-    return [(o, t) for o, t in _RUN.values() if o["cluster"] == cluster and o["account"] == context.account_id]
+    return [(o, t) for o, t in _RUN.values() if o["cluster"] == cluster and ecs.mine(context, o)]
 
 
 def _log_config(td):
@@ -81,6 +81,7 @@ def _one(context, request, td, cluster, now, scale, app):
         "stoppedReason": None,
         "exitCode": None,
         "eni": ecs._create_eni(context, subnets[0], awsvpc.get("securityGroups") or []),
+        "where": (context.account_id, context.region),
         "subnet": subnets[0],
         "containers": images,
         "counted": True,
@@ -108,6 +109,7 @@ def _one(context, request, td, cluster, now, scale, app):
         lines = DEFAULT_LOGS
     owner = {
         "account": context.account_id,
+        "region": context.region,
         "cluster": cluster,
         "group": request.get("group") or f"family:{td.family}",
         "family": td.family,
@@ -143,10 +145,12 @@ def stop_task(context, request):
     now = state.now()
     arn = request.get("task") or ""
     with state.LOCK:
-        hit = _RUN.get(arn) or next((v for k, v in _RUN.items() if k.endswith("/" + arn)), None)
+        hit = _RUN.get(arn) or next(
+            (v for k, v in _RUN.items() if k.endswith("/" + arn) and ecs.mine(context, v[0])), None
+        )
         if hit is None:
             for svc in ecs._SVC.values():
-                for t in svc["tasks"]:
+                for t in svc["tasks"] if ecs.mine(context, svc) else []:
                     if t["arn"] == arn or t["arn"].endswith("/" + arn):
                         hit = (svc, t)
         if hit is None:
@@ -169,5 +173,5 @@ def stop_task(context, request):
 def release_enis(context, now):
     """Network interfaces of stopped one-off tasks go (called on every listing)."""
     for owner, t in _RUN.values():
-        if owner["account"] == context.account_id and ecs._task_status(t, now) == "STOPPED" and t["eni"]:
-            ecs._release_eni(context, t)
+        if ecs.mine(context, owner) and ecs._task_status(t, now) == "STOPPED" and t["eni"]:
+            ecs._release_eni(t)

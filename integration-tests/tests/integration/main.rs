@@ -10,6 +10,7 @@ mod database_checks;
 mod deploys;
 mod emulator;
 mod emulator_cache;
+mod emulator_ecs;
 mod iam;
 mod loadbalancing;
 mod loadbalancing_checks;
