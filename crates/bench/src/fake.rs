@@ -27,6 +27,17 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }
 
+impl Fake {
+    /// Its readiness once it serves: settled unless its timing has a settle time.
+    fn served(&self) -> Readiness {
+        if self.t.settle > 0.0 {
+            Readiness::Serving("settling".into())
+        } else {
+            Readiness::Ready
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for Fake {
     fn id(&self) -> ResourceId {
@@ -61,13 +72,20 @@ impl Resource for Fake {
             ready: if self.t.ready > 0.0 {
                 Readiness::NotReady("creating".into())
             } else {
-                Readiness::Ready
+                self.served()
             },
             ..Observed::default()
         })
     }
     async fn wait_ready(&self, _: &Context, observed: Observed) -> Result<Observed> {
         tokio::time::sleep(secs(self.t.ready)).await;
+        Ok(Observed {
+            ready: self.served(),
+            ..observed
+        })
+    }
+    async fn wait_settled(&self, _: &Context, observed: Observed) -> Result<Observed> {
+        tokio::time::sleep(secs(self.t.settle)).await;
         Ok(Observed {
             ready: Readiness::Ready,
             ..observed

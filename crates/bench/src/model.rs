@@ -7,13 +7,18 @@
 /// One mutating call and its settle time, seconds.
 pub const CALL: f64 = 1.0;
 
-/// What a kind takes: the create call, the wait until ready, the deletion (call and wait).
+/// What a kind takes: the create call, the wait until it serves its dependents, the wait until
+/// it has settled, the deletion (call and wait).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timing {
     /// The create call.
     pub create: f64,
-    /// From the create call's answer to ready (0 when it is ready at once).
+    /// From the create call's answer to serving its dependents (0 when at once).
     pub ready: f64,
+    /// From serving to settled: waited for by the end of the apply, by no dependent (an RDS
+    /// instance's first backup: its endpoint serves already). Terraform and CloudFormation wait
+    /// for it before any dependent.
+    pub settle: f64,
     /// The deletion, until gone.
     pub delete: f64,
 }
@@ -23,18 +28,25 @@ impl Timing {
         Timing {
             create: CALL,
             ready,
+            settle: 0.0,
             delete,
         }
     }
-    /// Create and ready together.
+    const fn settling(mut self, settle: f64) -> Timing {
+        self.settle = settle;
+        self
+    }
+    /// Create, serve and settle together (what a tool that awaits every resource until it is
+    /// settled waits for).
     pub fn up(&self) -> f64 {
-        self.create + self.ready
+        self.create + self.ready + self.settle
     }
     /// Every figure times `scale`.
     pub fn scaled(&self, scale: f64) -> Timing {
         Timing {
             create: self.create * scale,
             ready: self.ready * scale,
+            settle: self.settle * scale,
             delete: self.delete * scale,
         }
     }
@@ -43,9 +55,10 @@ impl Timing {
 /// The timing of `kind`; `multi_az` for a database instance in two zones.
 pub fn timing(kind: &str, multi_az: bool) -> Timing {
     match kind {
-        // creating 420 s + backing-up 60 s; Multi-AZ about 15 minutes; deleting 300 s.
-        "db_instance" if multi_az => Timing::of(900.0, 300.0),
-        "db_instance" => Timing::of(480.0, 300.0),
+        // creating 420 s, then backing-up 60 s (the endpoint serves); Multi-AZ about 15 minutes
+        // in all; deleting 300 s.
+        "db_instance" if multi_az => Timing::of(840.0, 300.0).settling(60.0),
+        "db_instance" => Timing::of(420.0, 300.0).settling(60.0),
         "cache_replication_group" => Timing::of(480.0, 300.0),
         "nat_gateway" => Timing::of(120.0, 60.0),
         "load_balancer" => Timing::of(180.0, CALL),
@@ -56,6 +69,7 @@ pub fn timing(kind: &str, multi_az: bool) -> Timing {
         "availability_zones" | "aws_account" => Timing {
             create: 0.0,
             ready: 0.0,
+            settle: 0.0,
             delete: 0.0,
         },
         _ => Timing::of(0.0, CALL),

@@ -83,6 +83,7 @@ pub fn run(sizes: &[usize]) -> Vec<Scale> {
     let zero = |_: &GraphNode| Timing {
         create: 0.0,
         ready: 0.0,
+        settle: 0.0,
         delete: 0.0,
     };
     sizes

@@ -82,8 +82,8 @@ pub fn jobs(graph: &[GraphNode], timing: impl Fn(&GraphNode) -> Timing) -> Vec<J
     out
 }
 
-/// The shortest possible apply: each node starts once the dependencies it needs ready are
-/// ready and those it needs by id are created.
+/// The shortest possible apply: each node starts once the dependencies it needs ready serve
+/// and those it needs by id are created; it ends once every node has settled.
 pub fn critical_path(jobs: &[Job]) -> f64 {
     let mut created = vec![0.0f64; jobs.len()];
     let mut ready = vec![0.0f64; jobs.len()];
@@ -97,10 +97,18 @@ pub fn critical_path(jobs: &[Job]) -> f64 {
         created[i] = start + j.t.create;
         ready[i] = created[i] + j.t.ready;
     }
-    ready.iter().copied().fold(0.0, f64::max)
+    settled(jobs, &ready)
 }
 
-/// The nodes of the critical path, first to last: from the node ready last, back through the
+/// When the last node has settled, given when each serves.
+fn settled(jobs: &[Job], ready: &[f64]) -> f64 {
+    jobs.iter()
+        .zip(ready)
+        .map(|(j, r)| r + j.t.settle)
+        .fold(0.0, f64::max)
+}
+
+/// The nodes of the critical path, first to last: from the node settled last, back through the
 /// dependency each one waited for longest.
 pub fn critical_chain(jobs: &[Job]) -> Vec<usize> {
     let mut created = vec![0.0f64; jobs.len()];
@@ -114,7 +122,8 @@ pub fn critical_chain(jobs: &[Job]) -> Vec<usize> {
         created[i] = last.map_or(0.0, |(t, _)| t) + j.t.create;
         ready[i] = created[i] + j.t.ready;
     }
-    let end = (0..jobs.len()).max_by(|&a, &b| ready[a].total_cmp(&ready[b]));
+    let done = |i: usize| ready[i] + jobs[i].t.settle;
+    let end = (0..jobs.len()).max_by(|&a, &b| done(a).total_cmp(&done(b)));
     let mut chain: Vec<usize> = std::iter::successors(end, |&i| waited[i]).collect();
     chain.reverse();
     chain
@@ -256,6 +265,7 @@ mod tests {
             t: Timing {
                 create: 1.0,
                 ready,
+                settle: 0.0,
                 delete: 2.0,
             },
             needs_ready,
@@ -286,5 +296,24 @@ mod tests {
         assert_eq!(destroy_critical_path(&jobs), 8.0);
         assert_eq!(destroy_terraform(&jobs, 1), 10.0);
         assert_eq!(destroy_layered(&jobs), 2.0 + 2.0 + 2.0 + 4.0);
+    }
+
+    #[test]
+    fn a_settling_node_serves_its_dependents_before_it_has_settled() {
+        // The db serves after 420 s and settles 60 s later; the service needs it serving.
+        let mut jobs = vec![
+            job("subnet", 0.0, vec![], vec![]),
+            job("db_instance", 420.0, vec![0], vec![]),
+            job("ecs_service", 120.0, vec![1], vec![]),
+        ];
+        jobs[1].t.settle = 60.0;
+        assert_eq!(critical_path(&jobs), 1.0 + 421.0 + 121.0);
+        // Terraform and CDK wait for the settled db before the service.
+        assert_eq!(terraform(&jobs, 10), 1.0 + 481.0 + 121.0);
+        assert_eq!(layered(&jobs), 1.0 + 481.0 + 121.0);
+        // Alone, the db's settling ends the apply.
+        jobs.pop();
+        assert_eq!(critical_path(&jobs), 1.0 + 481.0);
+        assert_eq!(critical_chain(&jobs), vec![0, 1]);
     }
 }

@@ -252,6 +252,18 @@ pub enum Readiness {
     Ready,
     /// Exists but is not usable yet, in this state (`pending`, `creating`, `modifying`).
     NotReady(String),
+    /// Serves its dependents but has not settled yet, in this state: an RDS instance taking its
+    /// first backup (`backing-up`) already accepts connections, so what connects to it starts,
+    /// while the apply ends only once it has settled ([`Resource::wait_settled`]).
+    Serving(String),
+}
+
+impl Readiness {
+    /// Whether dependents that need the resource ready may start: [`Readiness::Ready`] or
+    /// [`Readiness::Serving`].
+    pub fn serves(&self) -> bool {
+        !matches!(self, Readiness::NotReady(_))
+    }
 }
 
 impl Observed {
@@ -558,6 +570,13 @@ pub trait Resource: Send + Sync {
     /// whose `create` returns as soon as the id is known (an RDS instance `creating`) does its
     /// long wait here, with [`Context::poller_for`]. The default returns `observed` as it is.
     async fn wait_ready(&self, _ctx: &Context, observed: Observed) -> Result<Observed> {
+        Ok(observed)
+    }
+    /// Wait until a resource that already serves its dependents has settled (see
+    /// [`Readiness::Serving`]: an RDS instance's first backup); called by apply after the
+    /// readiness step, for an observation that says `Serving`. No dependent waits for it, but the
+    /// apply ends only once every resource has settled. The default returns `observed` as it is.
+    async fn wait_settled(&self, _ctx: &Context, observed: Observed) -> Result<Observed> {
         Ok(observed)
     }
     /// The IAM actions this kind's calls need ([`crate::Permissions`]), declared next to the code

@@ -79,6 +79,14 @@ impl InstanceNode {
         o
     }
 
+    /// `i` observed after a wait, keeping `before`'s fields compared with the plan's inputs
+    /// (the password digest).
+    fn observed_again(&self, ctx: &Context, i: &DbInstance, before: Observed) -> Observed {
+        let mut o = self.observed_of(ctx, &Inputs::none(), i);
+        o.fields = before.fields;
+        o
+    }
+
     fn reboots_for_parameters(&self, env: &Environment) -> bool {
         self.spec
             .reboot_for_parameters
@@ -207,13 +215,12 @@ impl Resource for InstanceNode {
         Ok(Some(o))
     }
     async fn wait_ready(&self, ctx: &Context, observed: Observed) -> Result<Observed> {
-        let rid = self.id();
-        let i = status::wait_available(ctx, &rid, &self.identifier(ctx.env())).await?;
-        let inputs = Inputs::none();
-        let mut o = self.observed_of(ctx, &inputs, &i);
-        // Keep the fields compared with the plan's inputs (the password digest).
-        o.fields = observed.fields;
-        Ok(o)
+        let i = status::wait_serving(ctx, &self.id(), &self.identifier(ctx.env())).await?;
+        Ok(self.observed_again(ctx, &i, observed))
+    }
+    async fn wait_settled(&self, ctx: &Context, observed: Observed) -> Result<Observed> {
+        let i = status::wait_available(ctx, &self.id(), &self.identifier(ctx.env())).await?;
+        Ok(self.observed_again(ctx, &i, observed))
     }
     async fn create(&self, ctx: &Context, inputs: &Inputs, guard: &Guard) -> Result<Observed> {
         let password = self.master_password(ctx, inputs).await?;

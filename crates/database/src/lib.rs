@@ -16,7 +16,10 @@
 //!   pending and are never sent again; only the major version is compared (minor auto-upgrades
 //!   are not drift); storage is a floor (autoscaling growth is not drift).
 //! - **Waits** stream `creating`, `backing-up`, `modifying`, `deleting` and fail at once on
-//!   `failed`, `incompatible-*`, `storage-full` with the state in the error.
+//!   `failed`, `incompatible-*`, `storage-full` with the state in the error. A new instance
+//!   serves its dependents (the secret holding its URL, a migration) as soon as its endpoint
+//!   accepts connections, in `backing-up`; the apply still ends only once it is `available`
+//!   (`Readiness::Serving`). Terraform and CloudFormation wait for `available` first.
 //! - **Protection**: the instance holds data, so deleting or replacing it outside an ephemeral
 //!   stage is refused unless the run allows `db_instance.<id>`; only then is deletion
 //!   protection lifted, and a final snapshot with a unique name is taken.

@@ -23,17 +23,28 @@ pub const TERMINAL: [&str; 10] = [
 /// States in which the instance serves connections and accepts modifications.
 const USABLE: [&str; 2] = ["available", "storage-optimization"];
 
+/// The state in which a new instance already serves connections on its endpoint but has not
+/// settled: its first automated backup (hashicorp/terraform #1097). Modifications wait.
+const SERVING: &str = "backing-up";
+
 fn state(i: &DbInstance) -> &str {
     i.db_instance_status().unwrap_or("unknown")
 }
 
-/// Ready when usable; `creating`, `backing-up`, `modifying`... otherwise.
+/// Ready when usable; serving when `backing-up` with an endpoint (what connects to it may
+/// start); `creating`, `modifying`... otherwise.
 pub(crate) fn readiness(i: &DbInstance) -> Readiness {
     if USABLE.contains(&state(i)) {
         Readiness::Ready
+    } else if serving(i) {
+        Readiness::Serving(state(i).to_string())
     } else {
         Readiness::NotReady(state(i).to_string())
     }
+}
+
+fn serving(i: &DbInstance) -> bool {
+    state(i) == SERVING && i.endpoint().is_some()
 }
 
 /// The outputs dependents use: endpoint, port, identifiers; never a credential.
@@ -77,6 +88,23 @@ fn check(i: &DbInstance) -> Poll<DbInstance> {
     }
 }
 
+/// Wait until the instance serves connections (usable, or `backing-up` with an endpoint),
+/// reporting `creating`, `modifying`...; fail at once on a terminal state, naming it.
+pub(crate) async fn wait_serving(
+    ctx: &Context,
+    rid: &ResourceId,
+    identifier: &str,
+) -> Result<DbInstance> {
+    let poll = |i: &DbInstance| {
+        if serving(i) {
+            Poll::Ready(i.clone())
+        } else {
+            check(i)
+        }
+    };
+    wait_until(ctx, rid, identifier, "serving", poll).await
+}
+
 /// Wait until the instance is usable, reporting `creating`, `backing-up`, `modifying`...; fail
 /// at once on a terminal state, naming it.
 pub(crate) async fn wait_available(
@@ -84,10 +112,23 @@ pub(crate) async fn wait_available(
     rid: &ResourceId,
     identifier: &str,
 ) -> Result<DbInstance> {
+    wait_until(ctx, rid, identifier, "available", check).await
+}
+
+/// Poll the instance with `poll` until it says ready (`target` names that in the progress
+/// events); an instance not visible yet is pending.
+async fn wait_until(
+    ctx: &Context,
+    rid: &ResourceId,
+    identifier: &str,
+    target: &str,
+    poll: impl Fn(&DbInstance) -> Poll<DbInstance>,
+) -> Result<DbInstance> {
+    let poll = &poll;
     ctx.poller_for(rid)
-        .wait(&rid.to_string(), "available", || async {
+        .wait(&rid.to_string(), target, || async move {
             match crate::instance::describe(ctx, rid, identifier).await? {
-                Some(i) => Ok(check(&i)),
+                Some(i) => Ok(poll(&i)),
                 None => Ok(Poll::Pending("not visible yet".into())),
             }
         })
@@ -191,9 +232,18 @@ mod tests {
             Poll::Pending(_)
         ));
         assert_eq!(readiness(&instance("available", true)), Readiness::Ready);
+        // Its first backup: the endpoint serves, the instance has not settled.
         assert_eq!(
             readiness(&instance("backing-up", true)),
+            Readiness::Serving("backing-up".into())
+        );
+        assert_eq!(
+            readiness(&instance("backing-up", false)),
             Readiness::NotReady("backing-up".into())
+        );
+        assert_eq!(
+            readiness(&instance("creating", true)),
+            Readiness::NotReady("creating".into())
         );
     }
 }

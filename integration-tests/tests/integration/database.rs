@@ -266,10 +266,31 @@ async fn a_prod_database_is_refused_on_destroy_then_destroyed_with_a_final_snaps
     assert_eq!(left, Vec::<String>::new());
 }
 
+/// The URL secret, which needs the endpoint, was written while the instance took its first
+/// backup (it serves connections in `backing-up`); the apply ended once it was `available`.
+async fn serving_before_settled(t: &TestStack, report: &skyforge_core::ApplyReport) {
+    let timing = |id: &str| report.timings.get(id).copied().expect(id);
+    let (db, url) = (timing("db_instance.db"), timing("secret.db-url"));
+    assert!(
+        url.end_ms < db.end_ms,
+        "the URL secret waited for the settled instance: {url:?} vs {db:?}"
+    );
+    let rds = t.ctx.client(aws_sdk_rds::Client::new);
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(format!("{}-staging-db", t.app))
+        .send()
+        .await
+        .unwrap();
+    let status = out.db_instances()[0].db_instance_status();
+    assert_eq!(status, Some("available"), "after the apply");
+}
+
 #[tokio::test]
 async fn latency_mode_shows_progress_through_the_states() {
     let t = TestStack::new().await;
-    t.set_latency(0.02).await;
+    // backing-up lasts 60 s x 0.04 = 2.4 s: longer than the wait's longest poll interval (1 s).
+    t.set_latency(0.04).await;
     let capture = skyforge_integration_tests::Capture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -281,12 +302,13 @@ async fn latency_mode_shows_progress_through_the_states() {
     let stack = db_stack(&t.env, &Db::default());
     let c0 = t.calls().await;
     let started = std::time::Instant::now();
-    stack
+    let report = stack
         .apply(&t.ctx, &stack.plan(&t.ctx).await.unwrap())
         .await
         .expect("apply");
     let took = started.elapsed();
     let c1 = t.calls().await;
+    serving_before_settled(&t, &report).await;
     let started = std::time::Instant::now();
     let noop = stack.plan(&t.ctx).await.unwrap();
     let noop_took = started.elapsed();
@@ -310,7 +332,7 @@ async fn latency_mode_shows_progress_through_the_states() {
         ("destroy", calls_between(&c2, &c3), destroy_took),
     ] {
         println!(
-            "latency 0.02, {what}: {} calls ({} RDS, {} mutating), {:.1} s",
+            "latency 0.04, {what}: {} calls ({} RDS, {} mutating), {:.1} s",
             total(&c),
             rds(&c),
             mutating(&c).len(),
@@ -333,8 +355,8 @@ async fn latency_mode_shows_progress_through_the_states() {
             progress.join("\n")
         );
     }
-    // 480 s of modelled creation at scale 0.02 is 9.6 s.
-    assert!(took.as_secs_f64() >= 9.0, "apply took {took:?}");
+    // 480 s of modelled creation at scale 0.04 is 19.2 s.
+    assert!(took.as_secs_f64() >= 18.5, "apply took {took:?}");
     assert_eq!(inventory(&t).await, Vec::<String>::new());
 }
 

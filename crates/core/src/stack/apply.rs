@@ -97,6 +97,9 @@ enum Phase {
     /// Part of the converge phase: wait until a node is ready, before the dependents that need
     /// it ready (those that need only its id start after its converge step).
     Ready,
+    /// Part of the converge phase: wait until a node that already serves its dependents has
+    /// settled; nothing waits for it but the end of the phase.
+    Settle,
     Retire,
 }
 
@@ -308,7 +311,9 @@ impl<'a> Run<'a> {
                 (matches!(a, Action::Delete) && !self.retired_copy(i))
                     || self.order_of(i) == Some(ReplaceOrder::DestroyBeforeCreate)
             }
-            Phase::Converge | Phase::Ready => matches!(self.items[i], Item::Node(_)),
+            Phase::Converge | Phase::Ready | Phase::Settle => {
+                matches!(self.items[i], Item::Node(_))
+            }
             Phase::Retire => {
                 self.order_of(i) == Some(ReplaceOrder::CreateBeforeDestroy) || self.retired_copy(i)
             }
@@ -345,17 +350,19 @@ impl<'a> Run<'a> {
             (Phase::Converge, Action::Run { .. }) => "run".into(),
             (Phase::Converge, _) => "read".into(),
             (Phase::Ready, _) => "wait until ready".into(),
+            (Phase::Settle, _) => "wait until settled".into(),
             (Phase::Retire, Action::Delete) => "delete (retire old copy)".into(),
             (Phase::Retire, _) => "replace (retire old)".into(),
         }
     }
 
-    /// The converge phase's graph: node `i` is two steps, `i` (create, update, read) and
-    /// `n + i` (wait until ready). A dependent waits for a dependency's readiness step, or only
-    /// for its converge step when it needs just the identifier.
+    /// The converge phase's graph: node `i` is three steps, `i` (create, update, read), `n + i`
+    /// (wait until ready) and `2n + i` (wait until settled). A dependent waits for a dependency's
+    /// readiness step, or only for its converge step when it needs just the identifier; nothing
+    /// waits for a settle step.
     fn converge_graph(&self) -> (Vec<Vec<usize>>, Vec<String>, Vec<ResourceId>) {
         let n = self.stack.nodes.len();
-        let mut deps = vec![Vec::new(); 2 * n];
+        let mut deps = vec![Vec::new(); 3 * n];
         for (i, node) in self.stack.nodes.iter().enumerate() {
             let id_only: BTreeSet<usize> = node
                 .id_only_dependencies()
@@ -367,8 +374,9 @@ impl<'a> Run<'a> {
                 .map(|&d| if id_only.contains(&d) { d } else { n + d })
                 .collect();
             deps[n + i] = vec![i];
+            deps[2 * n + i] = vec![n + i];
         }
-        let services = (0..2 * n)
+        let services = (0..3 * n)
             .map(|k| {
                 if k < n {
                     self.services[k].clone()
@@ -377,21 +385,19 @@ impl<'a> Run<'a> {
                 }
             })
             .collect();
-        let ids = (0..2 * n).map(|k| self.ids[k % n].clone()).collect();
+        let ids = (0..3 * n).map(|k| self.ids[k % n].clone()).collect();
         (deps, services, ids)
     }
 
     async fn converge_phase(&self) -> Result<()> {
         let n = self.stack.nodes.len();
         let (deps, services, ids) = self.converge_graph();
-        let step = |k: usize| {
-            if k < n {
-                (k, Phase::Converge)
-            } else {
-                (k - n, Phase::Ready)
-            }
+        let step = |k: usize| match k / n {
+            0 => (k, Phase::Converge),
+            1 => (k - n, Phase::Ready),
+            _ => (k - 2 * n, Phase::Settle),
         };
-        let ops: Vec<String> = (0..2 * n)
+        let ops: Vec<String> = (0..3 * n)
             .map(|k| {
                 let (i, phase) = step(k);
                 self.op_name(phase, i)
@@ -420,7 +426,7 @@ impl<'a> Run<'a> {
 
     async fn phase(&self, phase: Phase) -> Result<()> {
         let order = match phase {
-            Phase::Converge | Phase::Ready => Order::Forward,
+            Phase::Converge | Phase::Ready | Phase::Settle => Order::Forward,
             Phase::Destroy | Phase::Retire => Order::Reverse,
         };
         let ops: Vec<String> = (0..self.ids.len())
@@ -448,10 +454,14 @@ impl<'a> Run<'a> {
     }
 
     async fn timed(&self, i: usize, phase: Phase) -> Result<()> {
+        if phase == Phase::Settle && !self.settling(i) {
+            // Nothing to wait for: the node's timing ends with its readiness.
+            return Ok(());
+        }
         let start_ms = self.t0.elapsed().as_millis() as u64;
         let op = self.op_name(phase, i);
         // Reads and readiness waits have progress events of their own (`wait`).
-        let mutating = !matches!(phase, Phase::Ready) && op != "read";
+        let mutating = !matches!(phase, Phase::Ready | Phase::Settle) && op != "read";
         let resource = self.ids[i].to_string();
         if mutating {
             tracing::info!(target: OPERATION_TARGET, resource = resource.as_str(), op = op.as_str(), started = true, "{op} started");
@@ -498,17 +508,44 @@ impl<'a> Run<'a> {
             }
             (Item::Node(n), Phase::Converge) => self.converge(*n, &guard).await,
             (Item::Node(n), Phase::Ready) => self.ready(*n).await,
+            (Item::Node(n), Phase::Settle) => self.settle(*n).await,
         }
+    }
+
+    /// Node `i`'s observation as its last step left it.
+    fn current(&self, i: usize) -> Option<Observed> {
+        let s = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        s[i].as_ref().and_then(|s| s.observed.clone())
+    }
+
+    /// Whether item `i` is a node that serves its dependents but has not settled yet.
+    fn settling(&self, i: usize) -> bool {
+        let Item::Node(n) = self.items[i] else {
+            return false;
+        };
+        let o = self.current(n);
+        matches!(o.map(|o| o.ready), Some(Readiness::Serving(_)))
+    }
+
+    /// Wait until node `i` has settled, if it serves its dependents but has not settled yet.
+    async fn settle(&self, i: usize) -> Result<()> {
+        let Some(o) = self.current(i) else {
+            return Ok(());
+        };
+        if !matches!(o.ready, Readiness::Serving(_)) {
+            return Ok(());
+        }
+        let o = self.stack.nodes[i].wait_settled(self.ctx, o).await?;
+        self.record(i, Some(o));
+        Ok(())
     }
 
     /// Wait until node `i` is ready, if its create or observation said it is not.
     async fn ready(&self, i: usize) -> Result<()> {
-        let current = {
-            let s = self.states.lock().unwrap_or_else(|p| p.into_inner());
-            s[i].as_ref().and_then(|s| s.observed.clone())
+        let Some(o) = self.current(i) else {
+            return Ok(());
         };
-        let Some(o) = current else { return Ok(()) };
-        if o.ready == Readiness::Ready {
+        if o.ready.serves() {
             return Ok(());
         }
         let o = self.stack.nodes[i].wait_ready(self.ctx, o).await?;

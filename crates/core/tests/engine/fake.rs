@@ -35,6 +35,8 @@ pub struct Obj {
     pub fields: BTreeMap<String, serde_json::Value>,
     /// Usable by dependents (a database `available`, not `creating`).
     pub ready: bool,
+    /// Settled (a database `available`, not `backing-up`); dependents may use it before.
+    pub settled: bool,
     /// Changes accepted for later: field -> (value, when).
     pub pending: BTreeMap<String, (serde_json::Value, String)>,
 }
@@ -110,6 +112,7 @@ impl Cloud {
                 serial,
                 fields,
                 ready: true,
+                settled: true,
                 pending: BTreeMap::new(),
             },
         );
@@ -161,6 +164,8 @@ pub struct Fake {
     pub defer_updates: bool,
     /// Created `creating`; ready this long after its create call returned.
     pub ready_after: Duration,
+    /// Once ready, serving but not settled (`backing-up`) for this long.
+    pub settle_after: Duration,
     /// Dependencies of which only the id is needed.
     pub id_only: Vec<NodeId>,
     pub order: ReplaceOrder,
@@ -184,6 +189,7 @@ impl Fake {
             broken_update: false,
             defer_updates: false,
             ready_after: Duration::ZERO,
+            settle_after: Duration::ZERO,
             id_only: vec![],
             order: ReplaceOrder::DestroyBeforeCreate,
             stateful: false,
@@ -222,6 +228,10 @@ impl Fake {
         self.ready_after = Duration::from_secs(secs);
         self
     }
+    pub fn settles_after(mut self, secs: u64) -> Self {
+        self.settle_after = Duration::from_secs(secs);
+        self
+    }
     pub fn needs_only_id_of(mut self, node: NodeId) -> Self {
         self.id_only.push(node);
         self
@@ -236,6 +246,27 @@ impl Fake {
             end: Instant::now(),
         });
     }
+    /// Wait `how_long`, record it as `op`, then change the object with `done`.
+    async fn waited(
+        &self,
+        op: &'static str,
+        how_long: Duration,
+        observed: &Observed,
+        done: impl FnOnce(&mut Obj),
+    ) -> Observed {
+        let start = Instant::now();
+        tokio::time::sleep(how_long).await;
+        self.cloud.events.lock().unwrap().push(Event {
+            op,
+            id: self.logical.clone(),
+            start,
+            end: Instant::now(),
+        });
+        let mut objs = self.cloud.objects.lock().unwrap();
+        let o = objs.get_mut(&observed.physical_id).unwrap();
+        done(o);
+        Fake::observed_from(&observed.physical_id, o)
+    }
     fn observed_from(physical: &str, o: &Obj) -> Observed {
         let mut outputs = Outputs::new();
         outputs.insert("id".into(), serde_json::json!(physical));
@@ -247,10 +278,12 @@ impl Fake {
                 .map(|(k, v)| (k.clone(), Value::Known(v.clone())))
                 .collect(),
             outputs,
-            ready: if o.ready {
-                Readiness::Ready
-            } else {
+            ready: if !o.ready {
                 Readiness::NotReady("creating".into())
+            } else if !o.settled {
+                Readiness::Serving("backing-up".into())
+            } else {
+                Readiness::Ready
             },
             pending: o
                 .pending
@@ -290,18 +323,16 @@ impl Resource for Fake {
         self.id_only.clone()
     }
     async fn wait_ready(&self, _ctx: &Context, observed: Observed) -> Result<Observed> {
-        let start = Instant::now();
-        tokio::time::sleep(self.ready_after).await;
-        self.cloud.events.lock().unwrap().push(Event {
-            op: "ready",
-            id: self.logical.clone(),
-            start,
-            end: Instant::now(),
-        });
-        let mut objs = self.cloud.objects.lock().unwrap();
-        let o = objs.get_mut(&observed.physical_id).unwrap();
-        o.ready = true;
-        Ok(Fake::observed_from(&observed.physical_id, o))
+        Ok(self
+            .waited("ready", self.ready_after, &observed, |o| o.ready = true)
+            .await)
+    }
+    async fn wait_settled(&self, _ctx: &Context, observed: Observed) -> Result<Observed> {
+        Ok(self
+            .waited("settled", self.settle_after, &observed, |o| {
+                o.settled = true
+            })
+            .await)
     }
     async fn holds_data(&self, _ctx: &Context, _observed: &Observed) -> Result<bool> {
         Ok(self.stateful)
@@ -348,6 +379,7 @@ impl Resource for Fake {
         let mut objs = self.cloud.objects.lock().unwrap();
         let o = objs.get_mut(&physical).unwrap();
         o.ready = self.ready_after.is_zero();
+        o.settled = self.settle_after.is_zero();
         o.fields
             .insert("flavor".into(), serde_json::json!(self.flavor));
         if let Some(p) = &self.parent {

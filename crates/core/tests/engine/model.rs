@@ -56,6 +56,53 @@ async fn id_only_dependents_start_at_once_and_ready_dependents_wait() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_serving_resource_lets_its_dependents_start_and_the_apply_waits_until_it_settled() {
+    let cloud = Arc::new(Cloud::default());
+    let mut s = Stack::new(env());
+    let subnets = s.add_resource(Fake::new(&cloud, "subnets", 2));
+    // A database that serves 420 s after its create call and settles 60 s later (RDS's first
+    // backup), and an app that needs it ready.
+    let db = Fake::new(&cloud, "db", 5).parent(subnets);
+    let db = s.add_resource(db.ready_after(420).settles_after(60));
+    s.add_resource(Fake::new(&cloud, "app", 10).parent(db));
+    let ctx = ctx();
+    let plan = s.plan(&ctx).await.unwrap();
+    let t0 = Instant::now();
+    s.apply(&ctx, &plan).await.unwrap();
+    let at = |op: &str, id: &str, end: bool| {
+        let e = cloud.events(op).into_iter().find(|e| e.id == id).unwrap();
+        (if end { e.end } else { e.start } - t0).as_secs()
+    };
+    assert_eq!(at("ready", "db", true), 2 + 5 + 420);
+    assert_eq!(
+        at("create", "app", false),
+        2 + 5 + 420,
+        "the app starts once it serves"
+    );
+    assert_eq!(at("create", "app", true), 2 + 5 + 420 + 10);
+    assert_eq!(at("settled", "db", true), 2 + 5 + 420 + 60);
+    assert_eq!(
+        t0.elapsed().as_secs(),
+        2 + 5 + 480,
+        "the apply ends once it settled"
+    );
+    assert!(!s.plan(&ctx).await.unwrap().has_changes());
+    // Found serving by a later run (one cut off in its first backup): nothing waits for it but
+    // the end of the apply, and it is not shown as "not ready".
+    cloud.objects.lock().unwrap().values_mut().for_each(|o| {
+        if o.logical == "db" {
+            o.settled = false;
+        }
+    });
+    let plan = s.plan(&ctx).await.unwrap();
+    assert!(plan.resources.iter().all(|r| r.not_ready.is_none()));
+    let t1 = Instant::now();
+    s.apply(&ctx, &plan).await.unwrap();
+    assert_eq!(t1.elapsed().as_secs(), 60);
+    assert_eq!(cloud.events("settled").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_half_ready_resource_after_a_crash_is_waited_for_and_the_plan_says_so() {
     let cloud = Arc::new(Cloud::default());
     let s = db_alarm_app(&cloud);
