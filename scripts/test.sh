@@ -23,6 +23,16 @@ if cargo tree -p skyforge-state --no-default-features -e normal --prefix none | 
   exit 1
 fi
 echo "test.sh: skyforge-state --no-default-features depends on neither aws-sdk-s3 nor aws-sdk-dynamodb"
+# skyforge-monitoring's sources are features: without rds and elasticache it builds neither SDK,
+# and it compiles cleanly with no source and with each one alone.
+if cargo tree -p skyforge-monitoring --no-default-features --features ecs,elbv2 -e normal --prefix none | grep -q '^aws-sdk-\(rds\|elasticache\) '; then
+  echo "test.sh: skyforge-monitoring with features ecs,elbv2 pulls in aws-sdk-rds or aws-sdk-elasticache" >&2
+  exit 1
+fi
+for features in "" ecs elbv2 rds elasticache; do
+  cargo clippy --quiet -p skyforge-monitoring --no-default-features --features "$features" -- -D warnings
+done
+echo "test.sh: skyforge-monitoring builds with each source feature alone and with none"
 # The harness's Python is linted (installs the harness's venv first when needed), and every
 # library crate must package cleanly for a registry.
 python3 integration-tests/emulator/emulator.py lint

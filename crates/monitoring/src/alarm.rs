@@ -98,6 +98,7 @@ impl Missing {
 ///
 /// ```
 /// # use skyforge_monitoring::{Alarm, Missing, metrics};
+/// # #[cfg(feature = "ecs")]
 /// # fn f(svc: &skyforge_compute::ServiceHandle, topic: &skyforge_monitoring::TopicHandle) -> Alarm {
 /// Alarm::new("api-cpu", metrics::service(svc).cpu())
 ///     .above(80.0)

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
+#[cfg(feature = "elasticache")]
 use skyforge_cache::CacheHandle;
+#[cfg(feature = "ecs")]
 use skyforge_compute::ServiceHandle;
 use skyforge_core::Permissions;
 use skyforge_core::naming::{self, NameKind};
@@ -10,11 +12,20 @@ use skyforge_core::{
     Component, Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, NodeId,
     Observed, Resource, ResourceId, Result, Stack, Value,
 };
+#[cfg(feature = "rds")]
 use skyforge_database::DatabaseHandle;
+#[cfg(feature = "elbv2")]
 use skyforge_loadbalancing::{LoadBalancerHandle, TargetGroupRef};
 
 use crate::alarm_node::client;
-use crate::metric::{self, Metric};
+#[cfg(any(
+    feature = "ecs",
+    feature = "elbv2",
+    feature = "rds",
+    feature = "elasticache"
+))]
+use crate::metric;
+use crate::metric::Metric;
 
 /// The kind of dashboards.
 pub const KIND_DASHBOARD: &str = "cloudwatch_dashboard";
@@ -44,11 +55,21 @@ impl Dashboard {
             widgets: Vec::new(),
         }
     }
+    #[cfg_attr(
+        not(any(
+            feature = "ecs",
+            feature = "elbv2",
+            feature = "rds",
+            feature = "elasticache"
+        )),
+        allow(dead_code)
+    )]
     fn widget(mut self, title: String, lines: Vec<(Metric, &'static str)>) -> Dashboard {
         self.widgets.push(Widget { title, lines });
         self
     }
     /// CPU and memory of a service (`name` titles its row).
+    #[cfg(feature = "ecs")]
     pub fn service(self, name: &str, svc: &ServiceHandle) -> Dashboard {
         let m = metric::service(svc);
         self.widget(
@@ -61,6 +82,7 @@ impl Dashboard {
         )
     }
     /// Requests, ELB 5xx and response time of the load balancer.
+    #[cfg(feature = "elbv2")]
     pub fn load_balancer(self, lb: &LoadBalancerHandle) -> Dashboard {
         let m = metric::load_balancer(lb);
         self.widget(
@@ -73,6 +95,7 @@ impl Dashboard {
         )
     }
     /// Target health and application 5xx of a target group (`name` titles its row).
+    #[cfg(feature = "elbv2")]
     pub fn target_group(self, name: &str, tg: &TargetGroupRef) -> Dashboard {
         let m = metric::target_group(tg);
         self.widget(
@@ -85,6 +108,7 @@ impl Dashboard {
         .widget(format!("{name}: target 5xx"), vec![(m.target_5xx(), "5xx")])
     }
     /// CPU, free storage and connections of a database.
+    #[cfg(feature = "rds")]
     pub fn database(self, db: &DatabaseHandle) -> Dashboard {
         let m = metric::database(db);
         self.widget(
@@ -97,6 +121,7 @@ impl Dashboard {
         )
     }
     /// Engine CPU and memory of a cache.
+    #[cfg(feature = "elasticache")]
     pub fn cache(self, c: &CacheHandle) -> Dashboard {
         let m = metric::cache(c);
         self.widget(

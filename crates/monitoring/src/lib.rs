@@ -20,8 +20,14 @@
 //!   until confirmed.
 //! - **Dashboard** ([`Dashboard`]): a row of graphs per resource.
 //! - The `TargetTracking-*` alarms autoscaling creates are never listed, touched or drift.
+//! - **Features**: each source of metrics is a feature, all on by default: `ecs`
+//!   (`skyforge-compute`), `elbv2` (`skyforge-loadbalancing`), `rds` (`skyforge-database`),
+//!   `elasticache` (`skyforge-cache`). A tool that watches only an ECS service behind a load
+//!   balancer adds `default-features = false, features = ["ecs", "elbv2"]` and builds neither
+//!   RDS's nor ElastiCache's SDK crates.
 //!
 //! ```
+//! # #[cfg(feature = "ecs")] {
 //! use skyforge_core::{Environment, Stack, Stage};
 //! use skyforge_monitoring::{Alarm, Subscription, Topic, metrics};
 //! # fn f(svc: &skyforge_compute::ServiceHandle) {
@@ -33,6 +39,7 @@
 //!         .for_minutes(5)
 //!         .notify(&topic),
 //! );
+//! # }
 //! # }
 //! ```
 #![warn(missing_docs)]
@@ -48,12 +55,18 @@ mod subscription;
 mod topic;
 mod topic_node;
 
-/// Metrics of the other crates' resources.
+/// Metrics of the other crates' resources (each source behind its feature: `ecs`, `elbv2`,
+/// `rds`, `elasticache`).
 pub mod metrics {
-    pub use crate::metric::{
-        CacheMetrics, DatabaseMetrics, LoadBalancerMetrics, Metric, ServiceMetrics, Stat,
-        TargetGroupMetrics, cache, database, load_balancer, service, target_group,
-    };
+    #[cfg(feature = "elasticache")]
+    pub use crate::metric::{CacheMetrics, cache};
+    #[cfg(feature = "rds")]
+    pub use crate::metric::{DatabaseMetrics, database};
+    #[cfg(feature = "elbv2")]
+    pub use crate::metric::{LoadBalancerMetrics, TargetGroupMetrics, load_balancer, target_group};
+    pub use crate::metric::{Metric, Stat};
+    #[cfg(feature = "ecs")]
+    pub use crate::metric::{ServiceMetrics, service};
 }
 
 pub use alarm::{Alarm, Comparison, Missing, Signal};
@@ -61,7 +74,15 @@ pub use alarm_node::KIND_ALARM;
 pub use dashboard::{Dashboard, KIND_DASHBOARD};
 pub use key::KIND_KEY;
 pub use owned::register_kinds;
-pub use presets::{AlarmSet, Alarms, Cache, Database, LoadBalancer, WebService};
+#[cfg(feature = "elasticache")]
+pub use presets::Cache;
+#[cfg(feature = "rds")]
+pub use presets::Database;
+#[cfg(feature = "elbv2")]
+pub use presets::LoadBalancer;
+#[cfg(all(feature = "ecs", feature = "elbv2"))]
+pub use presets::WebService;
+pub use presets::{AlarmSet, Alarms};
 pub use subscription::KIND_SUBSCRIPTION;
 pub use topic::{Encryption, Subscription, Topic, TopicHandle};
 pub use topic_node::KIND_TOPIC;
