@@ -18,13 +18,6 @@ use skyforge_database::DatabaseHandle;
 use skyforge_loadbalancing::{LoadBalancerHandle, TargetGroupRef};
 
 use crate::alarm_node::client;
-#[cfg(any(
-    feature = "ecs",
-    feature = "elbv2",
-    feature = "rds",
-    feature = "elasticache"
-))]
-use crate::metric;
 use crate::metric::Metric;
 
 /// The kind of dashboards.
@@ -71,7 +64,7 @@ impl Dashboard {
     /// CPU and memory of a service (`name` titles its row).
     #[cfg(feature = "ecs")]
     pub fn service(self, name: &str, svc: &ServiceHandle) -> Dashboard {
-        let m = metric::service(svc);
+        let m = crate::metric::service(svc);
         self.widget(
             format!("{name}: CPU and memory (%)"),
             vec![(m.cpu(), "CPU"), (m.memory(), "memory")],
@@ -84,7 +77,7 @@ impl Dashboard {
     /// Requests, ELB 5xx and response time of the load balancer.
     #[cfg(feature = "elbv2")]
     pub fn load_balancer(self, lb: &LoadBalancerHandle) -> Dashboard {
-        let m = metric::load_balancer(lb);
+        let m = crate::metric::load_balancer(lb);
         self.widget(
             "load balancer: requests and ELB 5xx".into(),
             vec![(m.requests(), "requests"), (m.elb_5xx(), "ELB 5xx")],
@@ -97,7 +90,7 @@ impl Dashboard {
     /// Target health and application 5xx of a target group (`name` titles its row).
     #[cfg(feature = "elbv2")]
     pub fn target_group(self, name: &str, tg: &TargetGroupRef) -> Dashboard {
-        let m = metric::target_group(tg);
+        let m = crate::metric::target_group(tg);
         self.widget(
             format!("{name}: target health"),
             vec![
@@ -110,7 +103,7 @@ impl Dashboard {
     /// CPU, free storage and connections of a database.
     #[cfg(feature = "rds")]
     pub fn database(self, db: &DatabaseHandle) -> Dashboard {
-        let m = metric::database(db);
+        let m = crate::metric::database(db);
         self.widget(
             format!("{}: CPU (%) and connections", db.logical_id()),
             vec![(m.cpu(), "CPU"), (m.connections(), "connections")],
@@ -123,7 +116,7 @@ impl Dashboard {
     /// Engine CPU and memory of a cache.
     #[cfg(feature = "elasticache")]
     pub fn cache(self, c: &CacheHandle) -> Dashboard {
-        let m = metric::cache(c);
+        let m = crate::metric::cache(c);
         self.widget(
             format!("{}: engine CPU and memory (%)", c.logical_id()),
             vec![(m.engine_cpu(), "engine CPU"), (m.memory(), "memory")],

@@ -139,7 +139,6 @@ def _launch(context, svc, dep, now):
         "stoppedReason": None,
         "exitCode": None,
         "eni": None,
-        "where": (context.account_id, context.region),
         "subnet": subnet_id,
         "containers": list(images),
         "startedBy": None,
@@ -187,13 +186,13 @@ def _create_eni(context, subnet_id, groups):
     return eni.id
 
 
-def _release_eni(task):
-    """The task's interface goes, from the EC2 backend of the account and region it was made in."""
+def _release_eni(owner, task):
+    """The task's interface goes, from the EC2 backend of its owner's (its service's or its one-off
+    record's) account and region, whoever asks."""
     from moto.ec2.models import ec2_backends
 
     if task["eni"]:
-        account, region = task["where"]
-        ec2_backends[account][region].enis.pop(task["eni"], None)
+        ec2_backends[owner["account"]][owner["region"]].enis.pop(task["eni"], None)
         task["eni"] = None
 
 
@@ -240,7 +239,7 @@ def _step(context, svc, now):
     changed = False
     for t in svc["tasks"]:
         if _task_status(t, now) == "STOPPED" and t["eni"]:
-            _release_eni(t)
+            _release_eni(svc, t)
         if t.get("fault") and t["stop_at"] is not None and now >= t["stop_at"] and not t["counted"]:
             t["counted"] = True
             dep = next((d for d in svc["deployments"] if d["id"] == t["deployment"]), None)
@@ -434,7 +433,7 @@ def create_service(context, request):
         # crash test, whose cycles make the same services again and again).
         old = _SVC.get(out.get("serviceArn"))
         for t in old["tasks"] if old else []:
-            _release_eni(t)
+            _release_eni(old, t)
         _SVC[out.get("serviceArn")] = svc
         _inject(svc, out, now)
     return resp

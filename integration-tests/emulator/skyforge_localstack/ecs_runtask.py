@@ -81,7 +81,6 @@ def _one(context, request, td, cluster, now, scale, app):
         "stoppedReason": None,
         "exitCode": None,
         "eni": ecs._create_eni(context, subnets[0], awsvpc.get("securityGroups") or []),
-        "where": (context.account_id, context.region),
         "subnet": subnets[0],
         "containers": images,
         "counted": True,
@@ -174,4 +173,4 @@ def release_enis(context, now):
     """Network interfaces of stopped one-off tasks go (called on every listing)."""
     for owner, t in _RUN.values():
         if ecs.mine(context, owner) and ecs._task_status(t, now) == "STOPPED" and t["eni"]:
-            ecs._release_eni(t)
+            ecs._release_eni(owner, t)

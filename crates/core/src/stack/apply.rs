@@ -523,8 +523,12 @@ impl<'a> Run<'a> {
         let Item::Node(n) = self.items[i] else {
             return false;
         };
-        let o = self.current(n);
-        matches!(o.map(|o| o.ready), Some(Readiness::Serving(_)))
+        let s = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        let ready = s[n]
+            .as_ref()
+            .and_then(|s| s.observed.as_ref())
+            .map(|o| &o.ready);
+        matches!(ready, Some(Readiness::Serving(_)))
     }
 
     /// Wait until node `i` has settled, if it serves its dependents but has not settled yet.
