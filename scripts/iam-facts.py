@@ -27,7 +27,7 @@ ecr:CompleteLayerUpload ecr:PutImage ecr:BatchGetImage ecr:GetDownloadUrlForLaye
 
 SERVICES = ("ec2 iam rds elasticache elasticloadbalancing ecs ecr logs s3 sns cloudwatch "
             "secretsmanager ssm kms application-autoscaling servicediscovery route53 sts "
-            "dynamodb").split()
+            "dynamodb tag").split()
 
 
 def declared(root):

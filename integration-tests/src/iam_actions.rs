@@ -42,6 +42,7 @@ pub fn iam_action(service: &str, operation: &str) -> Option<String> {
     let prefix = match service {
         "elbv2" => "elasticloadbalancing",
         "monitoring" => "cloudwatch",
+        "resourcegroupstaggingapi" | "tagging" => "tag",
         other => other,
     };
     let op = match service {

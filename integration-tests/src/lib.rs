@@ -176,6 +176,21 @@ impl TestStack {
         control::post(&endpoint(), "/_localstack/skyforge/sns-confirm", &body).await;
     }
 
+    /// How far behind the harness's tagging API (`GetResources`) may be for this stack: its
+    /// answers come from a snapshot taken again only once it is `seconds` old (2 by default).
+    /// Emulator control API.
+    pub async fn tag_index_lag(&self, seconds: f64) {
+        let body = serde_json::json!({ "app": self.app, "lag": seconds });
+        control::post(&endpoint(), "/_localstack/skyforge/tagging", &body).await;
+    }
+
+    /// The harness's tagging API catches up for this stack: its next answer is fresh.
+    /// Emulator control API.
+    pub async fn tag_index_catch_up(&self) {
+        let body = serde_json::json!({ "app": self.app, "catch_up": true });
+        control::post(&endpoint(), "/_localstack/skyforge/tagging", &body).await;
+    }
+
     /// API calls this stack made so far, by (service, operation). Emulator control API.
     pub async fn calls(&self) -> BTreeMap<(String, String), u64> {
         control::calls(&endpoint(), &self.app).await

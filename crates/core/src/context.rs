@@ -188,6 +188,12 @@ impl Context {
         self.derive(self.inner.deadlines.clone(), Some(Mutex::default()))
     }
 
+    /// This context without the plan's shared listings: every read is made again (an orphan
+    /// found through an eventually consistent listing is confirmed with it).
+    pub(crate) fn unshared(&self) -> Self {
+        self.derive(self.inner.deadlines.clone(), None)
+    }
+
     /// Whether this context serves one plan: listings made through [`Context::memo`] are shared
     /// by its nodes. A kind whose listing costs a call per item (tags read one by one) uses it
     /// only then, and reads its one resource directly otherwise.

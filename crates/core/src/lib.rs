@@ -35,6 +35,8 @@ pub mod plan;
 pub mod resource;
 pub mod retry;
 pub mod stack;
+#[cfg(feature = "tag-index")]
+pub mod tag_index;
 pub mod tags;
 pub mod tally;
 #[cfg(feature = "testing")]

@@ -71,6 +71,12 @@ pub trait OwnedKind: Send + Sync {
     fn arn_names(&self, _env: &crate::Environment) -> Vec<crate::ArnName> {
         Vec::new()
     }
+    /// Whether its listing may answer from an eventually consistent source while planning (the
+    /// plan's tag index, [`crate::tags`]): an orphan it finds is then kept only if a second
+    /// listing outside the plan, which reads every resource from its service, finds it too.
+    fn listing_may_lag(&self) -> bool {
+        false
+    }
     /// Every resource of this kind that carries the stack's ownership tags, of every page.
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>>;
     /// Whether deleting it loses data (a secret's value, a repository's images).

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as ApiLogGroup;
 use skyforge_core::Permissions;
+use skyforge_core::tag_index::IndexedType;
 use skyforge_core::tags::{self, Tags};
 use skyforge_core::{
     Context, Environment, Error, Field, FieldDiff, Fields, Guard, Inputs, Observed, Resource,
@@ -107,8 +108,8 @@ pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<
     }))
 }
 
-/// The tags of the log group `arn` (`None`: it is gone), read once per plan (its node and the
-/// orphan listing share them).
+/// The tags of the log group `arn` (`None`: it is gone): from the plan's tag index when they are
+/// the desired ones, else read once per plan (its node and the orphan listing share them).
 pub(crate) async fn tags_of(
     ctx: &Context,
     rid: impl std::fmt::Display,
@@ -128,12 +129,19 @@ pub(crate) async fn tags_of(
                 .unwrap_or_default()
         }))
     };
-    skyforge_core::tags::read_once(ctx, arn, read).await
+    skyforge_core::tag_index::read_tags(ctx, LOG_GROUPS, arn, read).await
 }
+
+/// Log groups in the plan's tag index.
+const LOG_GROUPS: IndexedType = IndexedType::by_arn("logs:log-group");
 
 /// The calls of a log group.
 pub(crate) const LOG_GROUP_PERMISSIONS: Permissions = Permissions {
-    observe: &["logs:DescribeLogGroups", "logs:ListTagsForResource"],
+    observe: &[
+        "logs:DescribeLogGroups",
+        "logs:ListTagsForResource",
+        skyforge_core::tag_index::ACTION,
+    ],
     create: &[
         "logs:CreateLogGroup",
         "logs:PutRetentionPolicy",

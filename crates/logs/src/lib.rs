@@ -122,6 +122,9 @@ impl OwnedKind for PrefixKind {
     fn service(&self) -> &'static str {
         "logs"
     }
+    fn listing_may_lag(&self) -> bool {
+        true
+    }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
         let prefix = (self.prefix)(ctx.env());
         let rid = ResourceId::new(self.kind, "*");

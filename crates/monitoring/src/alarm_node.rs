@@ -154,6 +154,7 @@ pub(crate) const ALARM_PERMISSIONS: Permissions = Permissions {
     observe: &[
         "cloudwatch:DescribeAlarms",
         "cloudwatch:ListTagsForResource",
+        skyforge_core::tag_index::ACTION,
     ],
     create: &["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"],
     update: &[
@@ -340,7 +341,8 @@ pub(crate) async fn describe(
         .cloned())
 }
 
-/// An alarm's tags, read once per plan (its node and the orphan listing share them).
+/// An alarm's tags: from the plan's tag index when they are the desired ones, else read once per
+/// plan (its node and the orphan listing share them).
 pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Result<Tags> {
     let read = || async {
         let out = client(ctx)
@@ -355,8 +357,13 @@ pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Resul
                 .collect(),
         ))
     };
-    Ok(tags::read_once(ctx, arn, read).await?.unwrap_or_default())
+    let t = skyforge_core::tag_index::read_tags(ctx, ALARMS, arn, read).await?;
+    Ok(t.unwrap_or_default())
 }
+
+/// Alarms in the plan's tag index.
+const ALARMS: skyforge_core::tag_index::IndexedType =
+    skyforge_core::tag_index::IndexedType::by_arn("cloudwatch:alarm");
 
 async fn sync_tags(
     ctx: &Context,

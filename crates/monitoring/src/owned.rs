@@ -35,11 +35,15 @@ impl OwnedKind for Alarms {
             crate::alarm_node::ALARM_PERMISSIONS.for_orphans_listed_by(&[
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:ListTagsForResource",
+                skyforge_core::tag_index::ACTION,
             ]),
         )
     }
     fn service(&self) -> &'static str {
         "cloudwatch"
+    }
+    fn listing_may_lag(&self) -> bool {
+        true
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
         let mut found = Vec::new();

@@ -116,7 +116,8 @@ pub(crate) async fn metadata(
     Ok(out.parameters().first().cloned())
 }
 
-/// The tags of the parameter `name` (`None`: it is gone), read once per plan.
+/// The tags of the parameter `name` (`None`: it is gone): from the plan's tag index when they
+/// are the desired ones, else read once per plan.
 pub(crate) async fn tags_of(ctx: &Context, rid: impl Display, name: &str) -> Result<Option<Tags>> {
     let read = || async {
         let t = client(ctx)
@@ -134,8 +135,16 @@ pub(crate) async fn tags_of(ctx: &Context, rid: impl Display, name: &str) -> Res
                 .collect()
         }))
     };
-    tags::read_once(ctx, &format!("ssm:parameter:{name}"), read).await
+    let key = format!("ssm:parameter:/{}", name.trim_start_matches('/'));
+    skyforge_core::tag_index::read_tags(ctx, PARAMETERS, &key, read).await
 }
+
+/// SSM parameters in the plan's tag index, by `ssm:parameter:` and their name with a leading `/`
+/// (an ARN spells `a` and `/a` alike: `…:parameter/a`).
+const PARAMETERS: skyforge_core::tag_index::IndexedType = skyforge_core::tag_index::IndexedType {
+    filter: "ssm:parameter",
+    key: |arn| Some(format!("ssm:parameter:{}", arn.split_once(":parameter")?.1)),
+};
 
 /// Every secret carrying the stack's tag (not those scheduled for deletion), every page; once per
 /// plan.

@@ -73,12 +73,18 @@ impl OwnedKind for ParametersKind {
     }
     fn permissions(&self) -> Option<Permissions> {
         Some(
-            crate::parameter::PARAMETER_PERMISSIONS
-                .for_orphans_listed_by(&["ssm:DescribeParameters", "ssm:ListTagsForResource"]),
+            crate::parameter::PARAMETER_PERMISSIONS.for_orphans_listed_by(&[
+                "ssm:DescribeParameters",
+                "ssm:ListTagsForResource",
+                skyforge_core::tag_index::ACTION,
+            ]),
         )
     }
     fn service(&self) -> &'static str {
         "ssm"
+    }
+    fn listing_may_lag(&self) -> bool {
+        true
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
         let params = crate::listing::listed(ctx).await?;

@@ -349,6 +349,7 @@ pub(crate) const PARAMETER_PERMISSIONS: Permissions = Permissions {
     observe: &[
         "ssm:DescribeParameters",
         "ssm:ListTagsForResource",
+        skyforge_core::tag_index::ACTION,
         "ssm:GetParameter",
         "ssm:GetParameters",
     ],

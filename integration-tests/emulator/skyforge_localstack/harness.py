@@ -35,7 +35,7 @@ def log(msg):
 # The AWS services skyforge's crates and tests call.
 SERVICES = (
     "application-autoscaling cloudwatch dynamodb ec2 ecr ecs elasticache elbv2 iam kms logs rds "
-    "s3 secretsmanager servicediscovery sns ssm sts"
+    "resourcegroupstaggingapi s3 secretsmanager servicediscovery sns ssm sts"
 ).split()
 
 
@@ -56,6 +56,7 @@ def runtime_env():
             "PROVIDER_OVERRIDE_S3": "skyforge",
             "PROVIDER_OVERRIDE_CLOUDWATCH": "skyforge",
             "PROVIDER_OVERRIDE_SNS": "skyforge",
+            "PROVIDER_OVERRIDE_RESOURCEGROUPSTAGGINGAPI": "skyforge",
             "SKIP_INFRA_DOWNLOADS": "1",
             "PYTHONUNBUFFERED": "1",
             # Load every service the crates use before "Ready.", one after the other: loaded

@@ -80,6 +80,20 @@ class _Latency:
         return Response(json.dumps({"ok": True}), mimetype="application/json")
 
 
+class _Tagging:
+    """POST {"app", "lag": seconds} sets how old the app's tagging-API snapshot may get;
+    POST {"app", "catch_up": true} makes its next answer fresh (see tagging.py)."""
+
+    def on_post(self, request):
+        from localstack.http import Response
+
+        from . import tagging
+
+        spec = json.loads(request.data or b"{}")
+        tagging.control(spec["app"], spec.get("lag"), bool(spec.get("catch_up")))
+        return Response(json.dumps({"ok": True}), mimetype="application/json")
+
+
 class _TaskFaults:
     """POST {"faults": [{"app", "image", "stopCode", "reason", "exitCode", "seconds", "count"}]}:
     tasks whose image contains `image` stop that way (see ecs.py)."""
@@ -170,4 +184,5 @@ def install_skyforge_harness():
     apis.add(Resource("/_localstack/skyforge/sns-confirm", _SnsConfirm()))
     apis.add(Resource("/_localstack/skyforge/faults", _Faults()))
     apis.add(Resource("/_localstack/skyforge/latency", _Latency()))
+    apis.add(Resource("/_localstack/skyforge/tagging", _Tagging()))
     apis.add(Resource("/_localstack/skyforge/ecs-task-faults", _TaskFaults()))

@@ -14,7 +14,7 @@ from localstack.services.plugins import Service, aws_provider
 from . import ecs as ecs_model
 from . import elasticache as ec_model
 from . import elbv2 as elb_model
-from . import latency, state
+from . import latency, state, tagging
 from . import rds as rds_model
 
 
@@ -487,6 +487,11 @@ def _ddb_atomic(context, request):
     # conditional puts could both pass. One write at a time restores the guarantee.
     with _DDB_WRITES:
         return call_moto(context)
+
+
+@aws_provider(api="resourcegroupstaggingapi", name="skyforge")
+def resourcegroupstaggingapi():
+    return _service("resourcegroupstaggingapi", {"GetResources": tagging.get_resources})
 
 
 @aws_provider(api="dynamodb", name="skyforge")

@@ -11,6 +11,7 @@ mod deploys;
 mod emulator;
 mod emulator_cache;
 mod emulator_ecs;
+mod emulator_tagging;
 mod iam;
 mod loadbalancing;
 mod loadbalancing_checks;

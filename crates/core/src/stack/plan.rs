@@ -307,14 +307,15 @@ impl Stack {
             .collect();
         let listings = futures::future::join_all(self.kinds.values().map(|k| {
             let span = tracing::info_span!("list", kind = k.kind());
-            async move { (k.clone(), k.list(ctx).await) }.instrument(span)
+            let declared = &declared;
+            async move { (k.clone(), undeclared(k, ctx, declared).await) }.instrument(span)
         }))
         .await;
         let mut orphans = BTreeMap::new();
         let mut warnings = Vec::new();
         let mut failed = Vec::new();
         for (kind, listing) in listings {
-            let found = match listing {
+            let (found, w) = match listing {
                 Ok(found) => found,
                 Err(e) => {
                     failed.push(NodeFailure::new(
@@ -325,31 +326,11 @@ impl Stack {
                     continue;
                 }
             };
-            for owned in found {
-                let id = ResourceId::new(kind.kind(), owned.logical_id.clone());
-                let duplicate = match declared.get(&id) {
-                    None => false,
-                    Some(Some(p)) if *p == owned.physical_id => continue,
-                    Some(Some(_)) => true,
-                    Some(None) => {
-                        warnings.push(Warning {
-                            resource: Some(id),
-                            message: format!(
-                                "listing found {} with this resource's tags but observation did not; it is left alone",
-                                owned.physical_id
-                            ),
-                        });
-                        continue;
-                    }
-                };
+            warnings.extend(w);
+            for (owned, duplicate) in found {
                 let oid = orphan_id(kind.kind(), &owned, duplicate);
-                orphans.insert(
-                    oid,
-                    Orphan {
-                        kind: kind.clone(),
-                        owned,
-                    },
-                );
+                let kind = kind.clone();
+                orphans.insert(oid, Orphan { kind, owned });
             }
         }
         if !failed.is_empty() {
@@ -471,6 +452,53 @@ pub(crate) fn refusal(id: &ResourceId, action: &str, stage: &str) -> Refusal {
 
 /// Append the orphans as deletions, each depending on every other deleted or replaced resource
 /// of a kind it lives in, so that reverse order deletes it first.
+/// What `kind` lists that the plan does not hold as observed: undeclared resources, and second
+/// copies of declared ones (`true`). A kind whose listing may lag is listed again outside the
+/// plan when it found any, and only what that listing finds too is kept.
+async fn undeclared(
+    kind: &Arc<dyn OwnedKind>,
+    ctx: &Context,
+    declared: &BTreeMap<&ResourceId, Option<&str>>,
+) -> Result<(Vec<(Owned, bool)>, Vec<Warning>)> {
+    let (mut found, warnings) = sort_listed(kind.kind(), kind.list(ctx).await?, declared);
+    if kind.listing_may_lag() && !found.is_empty() {
+        let again = kind.list(&ctx.unshared()).await?;
+        found.retain(|(o, _)| again.contains(o));
+    }
+    Ok((found, warnings))
+}
+
+/// Split a kind's listing: what is declared and observed at the same physical id is dropped,
+/// what is declared but was not observed is a warning.
+fn sort_listed(
+    kind: &str,
+    listed: Vec<Owned>,
+    declared: &BTreeMap<&ResourceId, Option<&str>>,
+) -> (Vec<(Owned, bool)>, Vec<Warning>) {
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    for owned in listed {
+        let id = ResourceId::new(kind, owned.logical_id.clone());
+        let duplicate = match declared.get(&id) {
+            None => false,
+            Some(Some(p)) if *p == owned.physical_id => continue,
+            Some(Some(_)) => true,
+            Some(None) => {
+                warnings.push(Warning {
+                    resource: Some(id),
+                    message: format!(
+                        "listing found {} with this resource's tags but observation did not; it is left alone",
+                        owned.physical_id
+                    ),
+                });
+                continue;
+            }
+        };
+        found.push((owned, duplicate));
+    }
+    (found, warnings)
+}
+
 fn add_orphans(resources: &mut Vec<ResourcePlan>, orphans: &BTreeMap<ResourceId, Orphan>) {
     let mut added: Vec<ResourcePlan> = orphans
         .iter()

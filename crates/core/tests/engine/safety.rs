@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use skyforge_core::{
-    Action, ApplyOptions, Environment, Error, PlanOptions, ReplaceOrder, Stack, Stage,
+    Action, ApplyOptions, Environment, Error, Owned, PlanOptions, ReplaceOrder, Stack, Stage,
 };
 
 use crate::fake::{Cloud, Fake, FakeKind, KIND, ctx, ctx_for, env};
@@ -414,4 +414,69 @@ async fn a_handle_of_another_stack_or_a_context_of_another_environment_is_refuse
     assert!(cloud.mutations.lock().unwrap().is_empty());
     let from_ctx = Stack::for_context(&ctx_for(prod));
     assert_eq!(from_ctx.env().prefix(), "alva-prod");
+}
+
+/// A lister whose plan-time answer comes from a lagging source (the tag index): while planning
+/// it also reports `ghost`, a resource whose ownership tags were taken off a moment ago.
+struct Lagging {
+    inner: FakeKind,
+    lags: bool,
+}
+
+#[async_trait::async_trait]
+impl skyforge_core::OwnedKind for Lagging {
+    fn kind(&self) -> &'static str {
+        self.inner.kind
+    }
+    fn service(&self) -> &'static str {
+        "fake"
+    }
+    fn listing_may_lag(&self) -> bool {
+        self.lags
+    }
+    async fn list(&self, ctx: &skyforge_core::Context) -> skyforge_core::Result<Vec<Owned>> {
+        let mut found = self.inner.list(ctx).await?;
+        if ctx.planning() {
+            found.push(Owned::new("ghost", "p-ghost"));
+        }
+        Ok(found)
+    }
+    async fn delete(
+        &self,
+        ctx: &skyforge_core::Context,
+        owned: &Owned,
+        guard: &skyforge_core::Guard,
+    ) -> skyforge_core::Result<()> {
+        self.inner.delete(ctx, owned, guard).await
+    }
+}
+
+fn orphans(plan: &skyforge_core::Plan) -> Vec<String> {
+    let orphans = plan.resources.iter().filter(|r| r.orphan);
+    let mut ids: Vec<String> = orphans.map(|r| r.id.logical_id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_orphan_only_a_lagging_listing_shows_is_confirmed_away() {
+    let cloud = Arc::new(Cloud::default());
+    let ctx = ctx();
+    let stack = |names: &[&'static str], lags| {
+        let mut s = Stack::new(env());
+        for n in names {
+            s.add_resource(Fake::new(&cloud, n, 1));
+        }
+        let inner = FakeKind::new(&cloud, KIND);
+        s.own_kind(Lagging { inner, lags });
+        s
+    };
+    let s = stack(&["kept", "gone"], true);
+    s.apply(&ctx, &s.plan(&ctx).await.unwrap()).await.unwrap();
+    // "gone" is no longer declared: a real orphan, which the second listing finds too.
+    let plan = stack(&["kept"], true).plan(&ctx).await.unwrap();
+    assert_eq!(orphans(&plan), ["gone"]);
+    // A listing that does not lag is trusted as it is.
+    let plan = stack(&["kept"], false).plan(&ctx).await.unwrap();
+    assert_eq!(orphans(&plan), ["ghost", "gone"]);
 }

@@ -1,0 +1,132 @@
+//! The plan's tag index (`skyforge_core::tag_index`) against the harness's Resource Groups
+//! Tagging API, which lags as AWS's does: its answers come from a snapshot taken again only once
+//! it is old enough (here held until the test lets it catch up). A no-op plan made after the
+//! index caught up reads the tags of log groups and parameters from one `GetResources` per kind;
+//! a plan made while the index still shows old tags reads them from the services and converges
+//! all the same.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+use skyforge_core::{Environment, Stack};
+use skyforge_integration_tests::TestStack;
+use skyforge_logs::LogGroup;
+use skyforge_secrets::{Parameter, ParameterValue};
+
+/// Longer than any test here: the index moves only when the test lets it catch up.
+const FROZEN: f64 = 600.0;
+
+fn stack(env: &Environment) -> Stack {
+    let mut stack = Stack::new(env.clone());
+    for i in 0..3 {
+        let value = ParameterValue::Plain(format!("value {i}"));
+        let key = format!("KEY_{i}");
+        stack.add(Parameter::builder().key(key).value(value).build().unwrap());
+        let name = format!("/skyforge/{}/group-{i}", env.prefix());
+        stack.add(LogGroup::new("log_group", format!("group-{i}"), name, 7));
+    }
+    stack
+}
+
+/// The calls the harness counted for `t`'s app while `run` ran, as `service:Operation`.
+async fn counted<F: std::future::Future<Output = T>, T>(
+    t: &TestStack,
+    run: F,
+) -> (T, BTreeMap<String, u64>) {
+    let before = t.calls().await;
+    let out = run.await;
+    let calls = t.calls().await.into_iter().filter_map(|(k, n)| {
+        let n = n - before.get(&k).copied().unwrap_or(0);
+        (n > 0).then(|| (format!("{}:{}", k.0, k.1), n))
+    });
+    (out, calls.collect())
+}
+
+/// The stack's log groups in the harness's index, with the value of tag `key`.
+async fn indexed(t: &TestStack, key: &str) -> BTreeMap<String, String> {
+    let filter = TagFilter::builder()
+        .key(skyforge_core::tags::STACK)
+        .values(t.env.prefix())
+        .build();
+    let out = t
+        .ctx
+        .client(aws_sdk_resourcegroupstagging::Client::new)
+        .get_resources()
+        .tag_filters(filter)
+        .resource_type_filters("logs:log-group")
+        .send()
+        .await
+        .unwrap();
+    let found = out.resource_tag_mapping_list().iter();
+    found
+        .map(|m| {
+            let t = m.tags().iter().find(|t| t.key() == key);
+            let v = t.map(|t| t.value().to_string()).unwrap_or_default();
+            (m.resource_arn().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_harness_index_lags_as_aws_does() {
+    let t = TestStack::new().await;
+    t.tag_index_lag(FROZEN).await;
+    let s = stack(&t.env);
+    indexed(&t, "team").await;
+    s.apply(&t.ctx, &s.plan(&t.ctx).await.unwrap())
+        .await
+        .unwrap();
+    // Within the lag the snapshot taken before the apply answers: the groups are not there yet.
+    assert!(indexed(&t, "team").await.is_empty(), "a fresh snapshot");
+    t.tag_index_catch_up().await;
+    let caught_up = indexed(&t, "team").await;
+    assert_eq!(caught_up.len(), 3, "{caught_up:?}");
+    assert!(caught_up.values().all(String::is_empty), "no team tag yet");
+    // Retagged by an apply with a user tag: the old tags until the lag is over.
+    let team = TestStack::with_env(t.env.clone().tag("team", "web")).await;
+    let s = stack(&team.env);
+    s.apply(&team.ctx, &s.plan(&team.ctx).await.unwrap())
+        .await
+        .unwrap();
+    assert!(indexed(&t, "team").await.values().all(String::is_empty));
+    t.tag_index_catch_up().await;
+    assert!(indexed(&t, "team").await.values().all(|v| v == "web"));
+    s.apply(&team.ctx, &s.plan_destroy(&team.ctx).await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_no_op_plan_reads_tags_from_the_index_and_converges_while_it_lags() {
+    let t = TestStack::new().await;
+    t.tag_index_lag(FROZEN).await;
+    let s = stack(&t.env);
+    s.apply(&t.ctx, &s.plan(&t.ctx).await.unwrap())
+        .await
+        .unwrap();
+    t.tag_index_catch_up().await;
+    let (plan, calls) = counted(&t, s.plan(&t.ctx)).await;
+    assert!(!plan.unwrap().has_changes());
+    assert_eq!(
+        calls.get("resourcegroupstaggingapi:GetResources"),
+        Some(&2),
+        "{calls:?}"
+    );
+    assert_eq!(calls.get("logs:ListTagsForResource"), None, "{calls:?}");
+    assert_eq!(calls.get("ssm:ListTagsForResource"), None, "{calls:?}");
+
+    // Retag with a user tag and plan again while the index still shows the old tags: each
+    // resource's tags are read from its service, and the plan has nothing to change.
+    let team = TestStack::with_env(t.env.clone().tag("team", "web")).await;
+    let s = stack(&team.env);
+    let plan = s.plan(&team.ctx).await.unwrap();
+    assert!(plan.has_changes());
+    s.apply(&team.ctx, &plan).await.unwrap();
+    let (plan, calls) = counted(&team, s.plan(&team.ctx)).await;
+    assert!(!plan.unwrap().has_changes(), "converged on a lagging index");
+    assert_eq!(calls.get("logs:ListTagsForResource"), Some(&3), "{calls:?}");
+    assert_eq!(calls.get("ssm:ListTagsForResource"), Some(&3), "{calls:?}");
+    s.apply(&team.ctx, &s.plan_destroy(&team.ctx).await.unwrap())
+        .await
+        .unwrap();
+}
