@@ -92,7 +92,8 @@ pub(crate) async fn first_member(
     Ok(out.and_then(|o| o.cache_clusters().first().cloned()))
 }
 
-/// The tags of an ElastiCache resource.
+/// The tags of an ElastiCache resource: from the plan's tag index when they are the desired ones,
+/// else read once per plan (its node and the orphan listing share them).
 pub(crate) async fn tags_of(
     ctx: &Context,
     rid: &ResourceId,
@@ -111,9 +112,14 @@ pub(crate) async fn tags_of(
             .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())));
         Ok(Some(t.collect()))
     };
-    let t = skyforge_core::tags::read_once(ctx, arn, read).await?;
+    let t = skyforge_core::tag_index::read_tags(ctx, ELASTICACHE, arn, read).await?;
     Ok(t.unwrap_or_default())
 }
+
+/// ElastiCache's replication groups, parameter groups and subnet groups in the plan's tag index
+/// (one listing of the service's types).
+const ELASTICACHE: skyforge_core::tag_index::IndexedType =
+    skyforge_core::tag_index::IndexedType::by_arn("elasticache");
 
 impl GroupNode {
     pub(crate) fn identifier(&self, env: &Environment) -> String {
@@ -166,6 +172,7 @@ pub(crate) const GROUP_PERMISSIONS: Permissions = Permissions {
         "elasticache:DescribeReplicationGroups",
         "elasticache:DescribeCacheClusters",
         "elasticache:ListTagsForResource",
+        skyforge_core::tag_index::ACTION,
     ],
     create: &[
         "elasticache:CreateReplicationGroup",

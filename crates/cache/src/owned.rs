@@ -102,6 +102,9 @@ impl OwnedKind for Kind {
     fn service(&self) -> &'static str {
         "elasticache"
     }
+    fn listing_may_lag(&self) -> bool {
+        true
+    }
     fn inside(&self) -> &'static [&'static str] {
         if self.0 == KIND_GROUP {
             &[]

@@ -129,6 +129,7 @@ pub(crate) const PARAMETER_GROUP_PERMISSIONS: Permissions = Permissions {
         "elasticache:DescribeCacheParameterGroups",
         "elasticache:DescribeCacheParameters",
         "elasticache:ListTagsForResource",
+        skyforge_core::tag_index::ACTION,
     ],
     create: &[
         "elasticache:CreateCacheParameterGroup",

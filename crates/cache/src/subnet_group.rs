@@ -32,6 +32,7 @@ impl SubnetGroupApi for ElastiCache {
         observe: &[
             "elasticache:DescribeCacheSubnetGroups",
             "elasticache:ListTagsForResource",
+            skyforge_core::tag_index::ACTION,
         ],
         create: &[
             "elasticache:CreateCacheSubnetGroup",

@@ -2,9 +2,9 @@
 //! `tag:GetResources` (the Resource Groups Tagging API, filtered by the stack's tag and the
 //! kind's resource type) instead of one `ListTagsForResource` per resource.
 //!
-//! CloudWatch alarms, log groups and SSM parameters have no call that returns the tags of many
-//! resources, so a plan read them one by one. The tagging API answers for all of a kind at once,
-//! but it is eventually consistent: a resource created or retagged a moment ago may be missing
+//! CloudWatch alarms, log groups, SSM parameters, ECR repositories, SNS topics, KMS keys and
+//! ElastiCache's groups have no call that returns the tags of many resources, so a plan read them
+//! one by one. The tagging API answers for all of a kind at once, but it is eventually consistent: a resource created or retagged a moment ago may be missing
 //! or show its old tags. So its answer is trusted only where it cannot lead to a change:
 //!
 //! - a node's tags come from the index only when they are the full desired set of the logical

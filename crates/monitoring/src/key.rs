@@ -81,6 +81,7 @@ pub(crate) const KEY_PERMISSIONS: Permissions = Permissions {
         "kms:GetKeyPolicy",
         "kms:GetKeyRotationStatus",
         "kms:ListResourceTags",
+        skyforge_core::tag_index::ACTION,
     ],
     create: &[
         "kms:CreateKey",
@@ -337,7 +338,8 @@ pub(crate) async fn alias_target(
         .map(|(_, key)| key.clone()))
 }
 
-/// A key's tags, read once per plan (its node and the orphan listing share them).
+/// A key's tags: from the plan's tag index when they are the desired ones, else read once per plan
+/// (its node and the orphan listing share them).
 pub(crate) async fn key_tags(ctx: &Context, rid: &ResourceId, key_id: &str) -> Result<Tags> {
     let read = || async {
         let out = client(ctx)
@@ -352,9 +354,16 @@ pub(crate) async fn key_tags(ctx: &Context, rid: &ResourceId, key_id: &str) -> R
                 .collect(),
         ))
     };
-    let t = skyforge_core::tags::read_once(ctx, &format!("kms:{key_id}"), read).await?;
+    let key = format!("kms:{key_id}");
+    let t = skyforge_core::tag_index::read_tags(ctx, KEYS, &key, read).await?;
     Ok(t.unwrap_or_default())
 }
+
+/// Keys in the plan's tag index, by `kms:` and their id.
+const KEYS: skyforge_core::tag_index::IndexedType = skyforge_core::tag_index::IndexedType {
+    filter: "kms:key",
+    key: |arn| Some(format!("kms:{}", arn.split_once(":key/")?.1)),
+};
 
 fn kms_tags(t: &Tags) -> Vec<Tag> {
     t.iter()

@@ -68,12 +68,18 @@ impl OwnedKind for Topics {
     }
     fn permissions(&self) -> Option<Permissions> {
         Some(
-            crate::topic_node::TOPIC_PERMISSIONS
-                .for_orphans_listed_by(&["sns:ListTopics", "sns:ListTagsForResource"]),
+            crate::topic_node::TOPIC_PERMISSIONS.for_orphans_listed_by(&[
+                "sns:ListTopics",
+                "sns:ListTagsForResource",
+                skyforge_core::tag_index::ACTION,
+            ]),
         )
     }
     fn service(&self) -> &'static str {
         "sns"
+    }
+    fn listing_may_lag(&self) -> bool {
+        true
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
         let rid = ResourceId::new(KIND_TOPIC, "*");
@@ -109,10 +115,14 @@ impl OwnedKind for Keys {
             "kms:ListAliases",
             "kms:ListResourceTags",
             "kms:DescribeKey",
+            skyforge_core::tag_index::ACTION,
         ]))
     }
     fn service(&self) -> &'static str {
         "kms"
+    }
+    fn listing_may_lag(&self) -> bool {
+        true
     }
     fn arn_names(&self, env: &skyforge_core::Environment) -> Vec<skyforge_core::ArnName> {
         // A key's alias: `alias/<prefix>-<logical>` (KMS cannot condition an alias on tags).

@@ -109,6 +109,7 @@ pub(crate) const TOPIC_PERMISSIONS: Permissions = Permissions {
         "sns:ListTopics",
         "sns:GetTopicAttributes",
         "sns:ListTagsForResource",
+        skyforge_core::tag_index::ACTION,
     ],
     create: &[
         "sns:CreateTopic",
@@ -320,8 +321,8 @@ pub(crate) async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<
         .cloned())
 }
 
-/// A topic's tags (`None`: it is gone), read once per plan (its node and the orphan listing
-/// share them).
+/// A topic's tags (`None`: it is gone): from the plan's tag index when they are the desired ones,
+/// else read once per plan (its node and the orphan listing share them).
 pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Result<Option<Tags>> {
     let read = || async {
         let t = client(ctx)
@@ -338,5 +339,10 @@ pub(crate) async fn tags_of(ctx: &Context, rid: &ResourceId, arn: &str) -> Resul
                 .collect()
         }))
     };
-    tags::read_once(ctx, arn, read).await
+    skyforge_core::tag_index::read_tags(ctx, TOPICS, arn, read).await
 }
+
+/// Topics in the plan's tag index (a topic's ARN has no resource type: the filter is the
+/// service).
+const TOPICS: skyforge_core::tag_index::IndexedType =
+    skyforge_core::tag_index::IndexedType::by_arn("sns");

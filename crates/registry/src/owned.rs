@@ -48,12 +48,18 @@ impl OwnedKind for RepositoriesKind {
     }
     fn permissions(&self) -> Option<Permissions> {
         Some(
-            crate::repository::REPOSITORY_PERMISSIONS
-                .for_orphans_listed_by(&["ecr:DescribeRepositories", "ecr:ListTagsForResource"]),
+            crate::repository::REPOSITORY_PERMISSIONS.for_orphans_listed_by(&[
+                "ecr:DescribeRepositories",
+                "ecr:ListTagsForResource",
+                skyforge_core::tag_index::ACTION,
+            ]),
         )
     }
     fn service(&self) -> &'static str {
         "ecr"
+    }
+    fn listing_may_lag(&self) -> bool {
+        true
     }
     async fn list(&self, ctx: &Context) -> Result<Vec<Owned>> {
         let env = ctx.env();

@@ -280,6 +280,7 @@ pub(crate) const REPOSITORY_PERMISSIONS: Permissions = Permissions {
     observe: &[
         "ecr:DescribeRepositories",
         "ecr:ListTagsForResource",
+        skyforge_core::tag_index::ACTION,
         "ecr:GetLifecyclePolicy",
         "ecr:GetRepositoryPolicy",
     ],
@@ -673,8 +674,8 @@ pub(crate) async fn delete_repository(
     }
 }
 
-/// A repository's tags (`None`: it is gone), read once per plan (its node and the orphan listing
-/// share them).
+/// A repository's tags (`None`: it is gone): from the plan's tag index when they are the desired
+/// ones, else read once per plan (its node and the orphan listing share them).
 pub(crate) async fn tags_of(
     ctx: &Context,
     rid: impl std::fmt::Display,
@@ -695,8 +696,12 @@ pub(crate) async fn tags_of(
                 .collect()
         }))
     };
-    tags::read_once(ctx, arn, read).await
+    skyforge_core::tag_index::read_tags(ctx, REPOSITORIES, arn, read).await
 }
+
+/// Repositories in the plan's tag index.
+const REPOSITORIES: skyforge_core::tag_index::IndexedType =
+    skyforge_core::tag_index::IndexedType::by_arn("ecr:repository");
 
 /// The repository `name`; `None` when it does not exist. While planning, from the listing.
 async fn find(ctx: &Context, rid: &ResourceId, name: &str) -> Result<Option<ApiRepository>> {

@@ -1,7 +1,8 @@
 """The Resource Groups Tagging API's GetResources for the resource types skyforge's plans read
-through it (CloudWatch alarms, CloudWatch Logs groups, SSM parameters), answered from the
-services' own stores. Moto's implementation covers alarms and log groups only through stores
-LocalStack no longer uses, and SSM parameters not at all.
+through it (CloudWatch alarms, log groups, SSM parameters, ECR repositories, SNS topics, KMS keys,
+ElastiCache's groups), answered from the services' own stores. Moto's implementation reads
+stores LocalStack and this harness no longer keep those tags in, and has no SSM parameters,
+ECR repositories or ElastiCache parameter groups.
 
 AWS's index is eventually consistent: a resource created or retagged a moment ago can be missing
 or show its old tags. The harness models that: an answer comes from a snapshot of every covered
@@ -17,7 +18,6 @@ from localstack.services.moto import call_moto
 from . import state
 
 LAG_SECONDS = float(os.environ.get("SKYFORGE_TAGGING_LAG_SECONDS", "2"))
-TYPES = ("cloudwatch:alarm", "logs:log-group", "ssm:parameter")
 
 _SNAPSHOTS: dict = {}  # (app, account, region) -> (taken, {type: [(arn, tags)]})
 _LAGS: dict = {}  # app -> seconds
@@ -67,7 +67,69 @@ def _parameters(account, region):
     return out
 
 
-_READERS = {"cloudwatch:alarm": _alarms, "logs:log-group": _log_groups, "ssm:parameter": _parameters}
+def _pairs(tags):
+    return {t["Key"]: t.get("Value", "") for t in tags or []}
+
+
+def _repositories(account, region):
+    from moto.ecr.models import ecr_backends
+
+    backend = ecr_backends[account][region]
+    out = []
+    for repo in list(backend.repositories.values()):
+        out.append((repo.arn, dict(backend.tagger.get_tag_dict_for_resource(repo.arn))))
+    return out
+
+
+def _topics(account, region):
+    from localstack.services.sns.models import sns_stores
+    from moto.sns import sns_backends
+
+    tags = sns_stores[account][region].sns_tags
+    return [(arn, _pairs(tags.get(arn))) for arn in list(sns_backends[account][region].topics)]
+
+
+def _keys(account, region):
+    from localstack.services.kms.models import kms_stores
+
+    keys = kms_stores[account][region].keys
+    return [(key.metadata["Arn"], dict(key.tags)) for key in list(keys.values())]
+
+
+def _elasticache(account, region):
+    """Replication groups, clusters and subnet groups (moto's objects, whose tags the harness's
+    tag calls keep spelled `Key`/`Value` or moto's `key`/`value`), and parameter groups (the
+    harness's own)."""
+    from moto.elasticache.models import elasticache_backends
+
+    from . import elasticache
+
+    backend = elasticache_backends[account][region]
+    out = []
+    holders = {
+        "replicationgroup": backend.replication_groups,
+        "cluster": backend.cache_clusters,
+        "subnetgroup": backend.cache_subnet_groups,
+    }
+    for kind, holder in holders.items():
+        for name, obj in list(holder.items()):
+            tags = {t.get("Key", t.get("key")): t.get("Value", t.get("value", "")) for t in obj.tags or []}
+            out.append((f"arn:aws:elasticache:{region}:{account}:{kind}:{name}", tags))
+    for (acct, reg, arn), tags in list(elasticache._TAGS.items()):
+        if (acct, reg) == (account, region):
+            out.append((arn, _pairs(tags)))
+    return out
+
+
+_READERS = {
+    "cloudwatch:alarm": _alarms,
+    "logs:log-group": _log_groups,
+    "ssm:parameter": _parameters,
+    "ecr:repository": _repositories,
+    "sns": _topics,
+    "kms:key": _keys,
+    "elasticache": _elasticache,
+}
 
 
 def _snapshot(app, account, region):
@@ -99,7 +161,7 @@ def _invalid(message):
 
 def get_resources(context, request):
     types = request.get("ResourceTypeFilters") or []
-    if not types or any(t not in TYPES for t in types):
+    if not types or any(t not in _READERS for t in types):
         return call_moto(context)
     if request.get("ResourceARNList"):
         raise _invalid("ResourceARNList cannot be used with ResourceTypeFilters or TagFilters")

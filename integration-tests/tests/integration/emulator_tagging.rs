@@ -1,7 +1,8 @@
 //! The plan's tag index (`skyforge_core::tag_index`) against the harness's Resource Groups
 //! Tagging API, which lags as AWS's does: its answers come from a snapshot taken again only once
 //! it is old enough (here held until the test lets it catch up). A no-op plan made after the
-//! index caught up reads the tags of log groups and parameters from one `GetResources` per kind;
+//! index caught up reads the tags of log groups, parameters, a repository, a topic and its key
+//! from one `GetResources` per kind;
 //! a plan made while the index still shows old tags reads them from the services and converges
 //! all the same.
 
@@ -11,6 +12,8 @@ use aws_sdk_resourcegroupstagging::types::TagFilter;
 use skyforge_core::{Environment, Stack};
 use skyforge_integration_tests::TestStack;
 use skyforge_logs::LogGroup;
+use skyforge_monitoring::Topic;
+use skyforge_registry::Repository;
 use skyforge_secrets::{Parameter, ParameterValue};
 
 /// Longer than any test here: the index moves only when the test lets it catch up.
@@ -25,6 +28,8 @@ fn stack(env: &Environment) -> Stack {
         let name = format!("/skyforge/{}/group-{i}", env.prefix());
         stack.add(LogGroup::new("log_group", format!("group-{i}"), name, 7));
     }
+    stack.add(Repository::builder().logical_id("api").build().unwrap());
+    stack.add(Topic::new("alerts"));
     stack
 }
 
@@ -107,13 +112,14 @@ async fn a_no_op_plan_reads_tags_from_the_index_and_converges_while_it_lags() {
     t.tag_index_catch_up().await;
     let (plan, calls) = counted(&t, s.plan(&t.ctx)).await;
     assert!(!plan.unwrap().has_changes());
-    assert_eq!(
-        calls.get("resourcegroupstaggingapi:GetResources"),
-        Some(&2),
-        "{calls:?}"
-    );
-    assert_eq!(calls.get("logs:ListTagsForResource"), None, "{calls:?}");
-    assert_eq!(calls.get("ssm:ListTagsForResource"), None, "{calls:?}");
+    // Log groups, parameters, the repository, the topic, the topic's key.
+    let indexed = calls.get("resourcegroupstaggingapi:GetResources");
+    assert_eq!(indexed, Some(&5), "{calls:?}");
+    let one_by_one = ["ListTagsForResource", "ListResourceTags"];
+    let read = calls
+        .keys()
+        .filter(|k| one_by_one.iter().any(|op| k.ends_with(op)));
+    assert_eq!(read.count(), 0, "{calls:?}");
 
     // Retag with a user tag and plan again while the index still shows the old tags: each
     // resource's tags are read from its service, and the plan has nothing to change.
