@@ -136,3 +136,28 @@ async fn a_no_op_plan_reads_tags_from_the_index_and_converges_while_it_lags() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_plan_denied_the_tagging_api_reads_tags_one_by_one() {
+    // A deploy policy made before the index has no tag:GetResources: the plan still works.
+    let t = TestStack::new().await;
+    t.tag_index_lag(FROZEN).await;
+    let s = stack(&t.env);
+    s.apply(&t.ctx, &s.plan(&t.ctx).await.unwrap())
+        .await
+        .unwrap();
+    t.tag_index_catch_up().await;
+    let denied = "AccessDeniedException";
+    t.inject_fault("resourcegroupstaggingapi", "GetResources", denied, 400, 5)
+        .await;
+    let (plan, calls) = counted(&t, s.plan(&t.ctx)).await;
+    assert!(!plan.unwrap().has_changes());
+    assert_eq!(calls.get("logs:ListTagsForResource"), Some(&3), "{calls:?}");
+    assert_eq!(calls.get("ssm:ListTagsForResource"), Some(&3), "{calls:?}");
+    assert_eq!(calls.get("ecr:ListTagsForResource"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("sns:ListTagsForResource"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("kms:ListResourceTags"), Some(&1), "{calls:?}");
+    s.apply(&t.ctx, &s.plan_destroy(&t.ctx).await.unwrap())
+        .await
+        .unwrap();
+}
