@@ -32,6 +32,30 @@ CREDENTIALS_IN_URL = re.compile(r"://[^/:@\s]+:[^@\s]+@")
 CREDENTIAL_KEY = re.compile(r"password|secret|token|key|url", re.IGNORECASE)
 
 
+# What a tag read answers for a resource deleted since its listing.
+_GONE = {
+    "NoSuchEntity",
+    "RepositoryNotFoundException",
+    "NotFound",
+    "ResourceNotFound",
+    "ReplicationGroupNotFoundFault",
+    "LoadBalancerNotFound",
+}
+
+
+def _unless_gone(read):
+    """What `read` returns, or None when the resource was deleted after the listing: by another
+    stack, since these listings cover the account and region the tests beside this one share."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return read()
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in _GONE:
+            return None
+        raise
+
+
 class Audit:
     def __init__(self, stack, stage, region):
         self.stack = stack
@@ -189,8 +213,8 @@ class Audit:
         members = {c["CacheClusterId"]: c for c in ec.describe_cache_clusters()["CacheClusters"]}
         groups = {g["CacheSubnetGroupName"]: g for g in ec.describe_cache_subnet_groups()["CacheSubnetGroups"]}
         for g in ec.describe_replication_groups()["ReplicationGroups"]:
-            tags = ec.list_tags_for_resource(ResourceName=g["ARN"]).get("TagList", [])
-            if not self.tagged(tags):
+            tags = _unless_gone(lambda g=g: ec.list_tags_for_resource(ResourceName=g["ARN"]).get("TagList", []))
+            if tags is None or not self.tagged(tags):
                 continue
             name = g["ReplicationGroupId"]
             self.checked["caches"] += 1
@@ -214,8 +238,10 @@ class Audit:
         ports, alb_groups = set(), set()
         for lb in elb.describe_load_balancers()["LoadBalancers"]:
             arn = lb["LoadBalancerArn"]
-            tags = elb.describe_tags(ResourceArns=[arn])["TagDescriptions"][0].get("Tags", [])
-            if not self.tagged(tags):
+            tags = _unless_gone(
+                lambda arn=arn: elb.describe_tags(ResourceArns=[arn])["TagDescriptions"][0].get("Tags", [])
+            )
+            if tags is None or not self.tagged(tags):
                 continue
             self.checked["load balancers"] += 1
             alb_groups |= set(lb.get("SecurityGroups", []))
@@ -234,8 +260,8 @@ class Audit:
     def repositories(self):
         ecr = self.client("ecr")
         for r in ecr.describe_repositories().get("repositories", []):
-            tags = ecr.list_tags_for_resource(resourceArn=r["repositoryArn"]).get("tags", [])
-            if not self.tagged(tags):
+            tags = _unless_gone(lambda r=r: ecr.list_tags_for_resource(resourceArn=r["repositoryArn"]).get("tags", []))
+            if tags is None or not self.tagged(tags):
                 continue
             name = r["repositoryName"]
             self.checked["repositories"] += 1
@@ -249,7 +275,8 @@ class Audit:
         for page in sns.get_paginator("list_topics").paginate():
             for t in page["Topics"]:
                 arn = t["TopicArn"]
-                if not self.tagged(sns.list_tags_for_resource(ResourceArn=arn).get("Tags", [])):
+                tags = _unless_gone(lambda arn=arn: sns.list_tags_for_resource(ResourceArn=arn).get("Tags", []))
+                if tags is None or not self.tagged(tags):
                     continue
                 self.checked["topics"] += 1
                 if not sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId"):
@@ -279,21 +306,28 @@ class Audit:
         iam = self.client("iam")
         for page in iam.get_paginator("list_roles").paginate():
             for r in page["Roles"]:
-                name = r["RoleName"]
-                if not self.tagged(iam.list_role_tags(RoleName=name).get("Tags", [])):
+                try:
+                    self.role(iam, r["RoleName"])
+                except iam.exceptions.NoSuchEntityException:
+                    # IAM is account-wide: another stack (a test beside this one) deleted it
+                    # after the listing. A role of the audited stack is not deleted meanwhile.
                     continue
-                self.checked["roles"] += 1
-                for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-                    doc = iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
-                    self.statements(f"{name}/{p}", doc)
-                for a in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-                    arn = a["PolicyArn"]
-                    if arn.startswith("arn:aws:iam::aws:policy/"):
-                        self.find("role", f"{name} has the AWS managed policy {arn} attached")
-                        continue
-                    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-                    doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-                    self.statements(f"{name}/{a['PolicyName']}", doc)
+
+    def role(self, iam, name):
+        if not self.tagged(iam.list_role_tags(RoleName=name).get("Tags", [])):
+            return
+        self.checked["roles"] += 1
+        for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            doc = iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+            self.statements(f"{name}/{p}", doc)
+        for a in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            arn = a["PolicyArn"]
+            if arn.startswith("arn:aws:iam::aws:policy/"):
+                self.find("role", f"{name} has the AWS managed policy {arn} attached")
+                continue
+            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+            self.statements(f"{name}/{a['PolicyName']}", doc)
 
     def state_bucket(self, bucket):
         s3 = self.client("s3")
