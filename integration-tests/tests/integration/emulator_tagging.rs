@@ -101,8 +101,8 @@ async fn the_harness_index_lags_as_aws_does() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn a_no_op_plan_reads_tags_from_the_index_and_converges_while_it_lags() {
+/// The test stack applied, with an index held still that has caught up with the apply.
+async fn applied_and_indexed() -> (TestStack, Stack) {
     let t = TestStack::new().await;
     t.tag_index_lag(FROZEN).await;
     let s = stack(&t.env);
@@ -110,6 +110,12 @@ async fn a_no_op_plan_reads_tags_from_the_index_and_converges_while_it_lags() {
         .await
         .unwrap();
     t.tag_index_catch_up().await;
+    (t, s)
+}
+
+#[tokio::test]
+async fn a_no_op_plan_reads_tags_from_the_index_and_converges_while_it_lags() {
+    let (t, s) = applied_and_indexed().await;
     let (plan, calls) = counted(&t, s.plan(&t.ctx)).await;
     assert!(!plan.unwrap().has_changes());
     // Log groups, parameters, the repository, the topic, the topic's key.
@@ -140,13 +146,7 @@ async fn a_no_op_plan_reads_tags_from_the_index_and_converges_while_it_lags() {
 #[tokio::test]
 async fn a_plan_denied_the_tagging_api_reads_tags_one_by_one() {
     // A deploy policy made before the index has no tag:GetResources: the plan still works.
-    let t = TestStack::new().await;
-    t.tag_index_lag(FROZEN).await;
-    let s = stack(&t.env);
-    s.apply(&t.ctx, &s.plan(&t.ctx).await.unwrap())
-        .await
-        .unwrap();
-    t.tag_index_catch_up().await;
+    let (t, s) = applied_and_indexed().await;
     let denied = "AccessDeniedException";
     t.inject_fault("resourcegroupstaggingapi", "GetResources", denied, 400, 5)
         .await;
