@@ -72,7 +72,7 @@ pub trait OwnedKind: Send + Sync {
         Vec::new()
     }
     /// Whether its listing may answer from an eventually consistent source while planning (the
-    /// plan's tag index, [`crate::tags`]): an orphan it finds is then kept only if a second
+    /// plan's tag index, `tag_index` with the feature `tag-index`): an orphan it finds is then kept only if a second
     /// listing outside the plan, which reads every resource from its service, finds it too.
     fn listing_may_lag(&self) -> bool {
         false

@@ -4,8 +4,9 @@
 //!
 //! CloudWatch alarms, log groups, SSM parameters, ECR repositories, SNS topics, KMS keys and
 //! ElastiCache's groups have no call that returns the tags of many resources, so a plan read them
-//! one by one. The tagging API answers for all of a kind at once, but it is eventually consistent: a resource created or retagged a moment ago may be missing
-//! or show its old tags. So its answer is trusted only where it cannot lead to a change:
+//! one by one. The tagging API answers for all of a kind at once, but it is eventually
+//! consistent: a resource created or retagged a moment ago may be missing or show its old tags.
+//! So its answer is trusted only where it cannot lead to a change:
 //!
 //! - a node's tags come from the index only when they are the full desired set of the logical
 //!   id they carry (nothing to change); anything else (missing, drifted, another stack's) is

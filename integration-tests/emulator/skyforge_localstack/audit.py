@@ -306,12 +306,9 @@ class Audit:
         iam = self.client("iam")
         for page in iam.get_paginator("list_roles").paginate():
             for r in page["Roles"]:
-                try:
-                    self.role(iam, r["RoleName"])
-                except iam.exceptions.NoSuchEntityException:
-                    # IAM is account-wide: another stack (a test beside this one) deleted it
-                    # after the listing. A role of the audited stack is not deleted meanwhile.
-                    continue
+                # IAM is account-wide: a role another stack deletes meanwhile is skipped, however
+                # far its inspection got.
+                _unless_gone(lambda r=r: self.role(iam, r["RoleName"]))
 
     def role(self, iam, name):
         if not self.tagged(iam.list_role_tags(RoleName=name).get("Tags", [])):

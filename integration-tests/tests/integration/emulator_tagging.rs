@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 use skyforge_core::{Environment, Stack};
-use skyforge_integration_tests::TestStack;
+use skyforge_integration_tests::{TestStack, calls_between};
 use skyforge_logs::LogGroup;
 use skyforge_monitoring::Topic;
 use skyforge_registry::Repository;
@@ -40,10 +40,10 @@ async fn counted<F: std::future::Future<Output = T>, T>(
 ) -> (T, BTreeMap<String, u64>) {
     let before = t.calls().await;
     let out = run.await;
-    let calls = t.calls().await.into_iter().filter_map(|(k, n)| {
-        let n = n - before.get(&k).copied().unwrap_or(0);
-        (n > 0).then(|| (format!("{}:{}", k.0, k.1), n))
-    });
+    let made = calls_between(&before, &t.calls().await);
+    let calls = made
+        .into_iter()
+        .map(|((s, op), n)| (format!("{s}:{op}"), n));
     (out, calls.collect())
 }
 

@@ -450,8 +450,6 @@ pub(crate) fn refusal(id: &ResourceId, action: &str, stage: &str) -> Refusal {
     }
 }
 
-/// Append the orphans as deletions, each depending on every other deleted or replaced resource
-/// of a kind it lives in, so that reverse order deletes it first.
 /// What `kind` lists that the plan does not hold as observed: undeclared resources, and second
 /// copies of declared ones (`true`). A kind whose listing may lag is listed again outside the
 /// plan when it found any, and only what that listing finds too is kept.
@@ -499,6 +497,8 @@ fn sort_listed(
     (found, warnings)
 }
 
+/// Append the orphans as deletions, each depending on every other deleted or replaced resource
+/// of a kind it lives in, so that reverse order deletes it first.
 fn add_orphans(resources: &mut Vec<ResourcePlan>, orphans: &BTreeMap<ResourceId, Orphan>) {
     let mut added: Vec<ResourcePlan> = orphans
         .iter()
